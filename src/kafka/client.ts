@@ -1,0 +1,31 @@
+import kafkajs from 'kafkajs'
+import type { Kafka } from 'kafkajs'
+import { registerCodecs } from './compression.ts'
+
+const { Kafka: KafkaClient, logLevel } = kafkajs
+
+export interface ClientOptions {
+  readonly brokers: readonly string[]
+  readonly clientId: string
+  /** Receives kafkajs' own warnings and errors; silent when omitted. */
+  readonly onLog?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void
+  /** How long to keep retrying a broker connection before giving up, in ms. */
+  readonly retryTimeMs?: number
+}
+
+/** A kafkajs client with the snappy, lz4 and zstd codecs registered. Internal to src/kafka. */
+export function createClient (options: ClientOptions): Kafka {
+  registerCodecs()
+  const onLog = options.onLog
+  return new KafkaClient({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: onLog === undefined ? logLevel.NOTHING : logLevel.WARN,
+    logCreator: () => ({ level, log }) => {
+      if (onLog === undefined) return
+      const { message, ...extra } = log
+      onLog(level === logLevel.ERROR ? 'error' : 'warn', String(message), extra)
+    },
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: options.retryTimeMs ?? 5_000 }
+  })
+}

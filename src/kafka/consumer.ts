@@ -1,0 +1,83 @@
+import type { Consumer } from 'kafkajs'
+import { KafkaError } from '../errors.ts'
+import { createClient, type ClientOptions } from './client.ts'
+import type { InBatch, InRecord } from './records.ts'
+
+export interface ConsumerOptions extends ClientOptions {
+  readonly groupId: string
+}
+
+export interface RunOptions {
+  readonly topics: readonly string[]
+  /**
+   * The next offset to read for a partition, as stored by the caller (the state store is the source of truth
+   * for positions), or undefined to start at the earliest offset. Consulted whenever partitions are assigned.
+   */
+  readonly startOffset: (topic: string, partition: number) => string | undefined
+  /** Called for each fetched batch, one at a time. The batch counts as consumed once this resolves. */
+  readonly onBatch: (batch: InBatch) => Promise<void>
+}
+
+/** The project's consumer port: batches in offset order per partition, positions owned by the caller. */
+export interface KafkaConsumer {
+  run (options: RunOptions): Promise<void>
+  /** Stops fetching after the batch in progress and leaves the group. */
+  stop (): Promise<void>
+}
+
+export async function connectConsumer (options: ConsumerOptions): Promise<KafkaConsumer> {
+  const consumer: Consumer = createClient(options).consumer({
+    groupId: options.groupId,
+    rebalanceTimeout: 30_000,
+    sessionTimeout: 30_000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 100
+  })
+  try {
+    await consumer.connect()
+  } catch (err) {
+    throw new KafkaError(`cannot connect consumer to ${options.brokers.join(',')}`, { cause: err })
+  }
+  // Next offset to hand out per "topic:partition"; records below it were consumed already. kafkajs applies a
+  // seek on its next fetch, so a fetch already in flight at assignment may still return older records.
+  const expected = new Map<string, bigint>()
+  return {
+    async run ({ topics, startOffset, onBatch }) {
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true })
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+          for (const partition of partitions) {
+            const offset = startOffset(topic, partition)
+            if (offset === undefined) continue
+            expected.set(`${topic}:${partition}`, BigInt(offset))
+            consumer.seek({ topic, partition, offset })
+          }
+        }
+      })
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 5_000,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return
+          const key = `${batch.topic}:${batch.partition}`
+          const floor = expected.get(key)
+          let records = batch.messages as unknown as InRecord[]
+          if (floor !== undefined && BigInt(records[0]!.offset) < floor) {
+            records = records.filter(r => BigInt(r.offset) >= floor)
+            if (records.length === 0) return
+          }
+          await onBatch({ topic: batch.topic, partition: batch.partition, records })
+          const last = records[records.length - 1]!.offset
+          expected.set(key, BigInt(last) + 1n)
+          // Committed to Kafka only for lag monitoring; positions are resumed from the caller's store.
+          resolveOffset(last)
+          await heartbeat()
+        }
+      })
+    },
+    async stop () {
+      await consumer.disconnect()
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The project's own record types. Everything outside src/kafka speaks these, never kafkajs types, so the
+ * client library can be swapped (kafkajs is in maintenance mode).
+ */
+
+/** Header values as they come off the wire (Buffer) or as written (string); a repeated key gives an array. */
+export type HeaderValue = Buffer | string
+export type RecordHeaders = Readonly<Record<string, HeaderValue | readonly HeaderValue[] | undefined>>
+
+/** A record read from a topic-partition. `offset` and `timestamp` are decimal strings, as Kafka's int64s. */
+export interface InRecord {
+  readonly offset: string
+  readonly timestamp: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: RecordHeaders
+}
+
+/** All records fetched in one go from one topic-partition, in offset order. */
+export interface InBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly records: readonly InRecord[]
+}
+
+export interface OutRecord {
+  readonly topic: string
+  /** Explicit partition; when omitted the producer's default partitioner hashes the key. */
+  readonly partition?: number
+  readonly key: Buffer | string | null
+  readonly value: Buffer | string | null
+  readonly headers?: RecordHeaders
+}
+
+/** The first value of header `name` as a UTF-8 string, or undefined when absent. */
+export function headerString (headers: RecordHeaders, name: string): string | undefined {
+  const raw = headers[name]
+  const first = Array.isArray(raw) ? raw[0] : raw as HeaderValue | undefined
+  if (first === undefined || first === null) return undefined
+  return typeof first === 'string' ? first : first.toString('utf8')
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connectConsumer } from '../../src/kafka/consumer.ts'
+import type { InRecord } from '../../src/kafka/records.ts'
+
+export interface ReadRecord extends InRecord {
+  readonly topic: string
+  readonly partition: number
+}
+
+/**
+ * Reads `topics` from the beginning with the project's consumer (fresh group) until `done(records)` holds,
+ * or throws after `timeoutMs` with what it saw. `settleMs` keeps reading after `done` first holds, to catch
+ * records that should NOT arrive (duplicates, loops).
+ */
+export async function readUntil (
+  brokers: string,
+  topics: readonly string[],
+  done: (records: readonly ReadRecord[]) => boolean,
+  { timeoutMs = 30_000, settleMs = 0 } = {}
+): Promise<ReadRecord[]> {
+  const records: ReadRecord[] = []
+  const consumer = await connectConsumer({ brokers: [brokers], clientId: 'concord-test', groupId: `test-${randomUUID()}` })
+  const running = consumer.run({
+    topics,
+    startOffset: () => undefined,
+    onBatch: async batch => {
+      for (const r of batch.records) records.push({ ...r, topic: batch.topic, partition: batch.partition })
+    }
+  })
+  try {
+    await running
+    const deadline = Date.now() + timeoutMs
+    while (!done(records)) {
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms reading ${topics.join(', ')} from ${brokers}; saw ${records.length} records`)
+      }
+      await sleep(100)
+    }
+    if (settleMs > 0) await sleep(settleMs)
+    return records
+  } finally {
+    await consumer.stop()
+  }
+}
