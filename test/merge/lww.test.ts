@@ -1,0 +1,217 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { lww } from '../../src/merge/lww.ts'
+import { policies } from '../../src/merge/index.ts'
+import { absorb } from '../../src/merge/siblings.ts'
+import type { Version } from '../../src/model/version.ts'
+import {
+  comparable, deliveriesArb, fold, redeliver, referenceMax, someDeliveriesArb, stampKey, twoReplicasArb, writesArb
+} from './arbitraries.ts'
+
+const T = 1_700_000_000_000
+const version = (ts: number, counter: number, dc: string, eventId: string, value: string | null): Version =>
+  ({ stamp: { ts, counter, dc, eventId }, value: value === null ? null : Buffer.from(value) })
+
+/** The merged result of a delivery sequence at one datacenter: absorb each, then merge the siblings. */
+const mergedAfter = (deliveries: readonly Version[], start: readonly Version[] = []): Version =>
+  lww.merge(fold(deliveries, start))
+
+/** The merged value as bytes, or null for a delete. */
+const valueOf = (v: Version): string | null => v.value === null ? null : v.value.toString()
+
+const scenarioArb = writesArb.chain(writes =>
+  fc.record({ writes: fc.constant(writes), deliveries: deliveriesArb(writes) }))
+
+/** Three partial views (S, T, U) of the same writes, each the sibling set of some deliveries. */
+const threeSetsArb = writesArb.chain(writes => fc.tuple(
+  someDeliveriesArb(writes).map(d => fold(d)),
+  someDeliveriesArb(writes).map(d => fold(d)),
+  someDeliveriesArb(writes).map(d => fold(d))
+))
+
+/** Joins two sibling sets by absorbing every sibling of `b` into `a`. */
+const join = (a: readonly Version[], b: readonly Version[]): readonly Version[] => fold(b, a)
+const mergedOrNone = (siblings: readonly Version[]) => siblings.length === 0 ? 'none' : comparable(lww.merge(siblings))
+
+describe('lww registry', () => {
+  test('maps lww to the last-write-wins policy, which never decodes values', () => {
+    assert.equal(policies.get('lww'), lww)
+    assert.equal(lww.name, 'lww')
+    assert.equal(lww.decodesValues, false)
+  })
+})
+
+describe('lww merge', () => {
+  test('two datacenters receiving the same writes in different orders, with duplicates, converge', () => {
+    fc.assert(fc.property(twoReplicasArb, ({ writes, a, b }) => {
+      const atA = mergedAfter(a)
+      const atB = mergedAfter(b)
+      assert.deepEqual(comparable(atA), comparable(atB))
+      assert.deepEqual(comparable(atA), comparable(referenceMax(writes)))
+    }), { numRuns: 300 })
+  })
+
+  test('datacenters that see their own writes first and remote ones late, then replayed, converge', () => {
+    // Delays modelled as interleavings: each datacenter absorbs its local writes at once, the remote ones
+    // later and in reverse, then everything again (a consumer rewind).
+    fc.assert(fc.property(writesArb, writes => {
+      const dcs = [...new Set(writes.map(w => w.stamp.dc))]
+      const results = dcs.map(local => {
+        const own = writes.filter(w => w.stamp.dc === local)
+        const remote = writes.filter(w => w.stamp.dc !== local).reverse()
+        return comparable(mergedAfter([...own, ...remote, ...writes].map(redeliver)))
+      })
+      for (const r of results) assert.deepEqual(r, comparable(referenceMax(writes)))
+    }), { numRuns: 200 })
+  })
+
+  test('returns the max stamp of all versions ever delivered', () => {
+    fc.assert(fc.property(scenarioArb, ({ deliveries }) => {
+      assert.deepEqual(comparable(mergedAfter(deliveries)), comparable(referenceMax(deliveries)))
+    }), { numRuns: 300 })
+  })
+
+  test('does not depend on the order of the sibling array', () => {
+    const arb = writesArb.chain(writes => fc.record({
+      siblings: fc.constant(writes),
+      shuffled: fc.shuffledSubarray(writes, { minLength: writes.length, maxLength: writes.length })
+    }))
+    fc.assert(fc.property(arb, ({ siblings, shuffled }) => {
+      assert.equal(lww.merge(shuffled), lww.merge(siblings))
+      assert.equal(lww.merge([...siblings].reverse()), lww.merge(siblings))
+    }), { numRuns: 300 })
+  })
+
+  test('absorb then merge is commutative on single versions', () => {
+    const arb = writesArb.chain(writes => fc.tuple(
+      someDeliveriesArb(writes).map(d => fold(d)), fc.constantFrom(...writes), fc.constantFrom(...writes)))
+    fc.assert(fc.property(arb, ([s, x, y]) => {
+      const xy = absorb(absorb(s, redeliver(x)).siblings, redeliver(y)).siblings
+      const yx = absorb(absorb(s, redeliver(y)).siblings, redeliver(x)).siblings
+      assert.deepEqual(comparable(lww.merge(xy)), comparable(lww.merge(yx)))
+    }), { numRuns: 300 })
+  })
+
+  test('joining sibling sets then merging is commutative', () => {
+    fc.assert(fc.property(threeSetsArb, ([s, t]) => {
+      assert.deepEqual(mergedOrNone(join(s, t)), mergedOrNone(join(t, s)))
+    }), { numRuns: 300 })
+  })
+
+  test('joining sibling sets then merging is associative', () => {
+    fc.assert(fc.property(threeSetsArb, ([s, t, u]) => {
+      assert.deepEqual(mergedOrNone(join(join(s, t), u)), mergedOrNone(join(s, join(t, u))))
+    }), { numRuns: 300 })
+  })
+
+  test('joining a sibling set with itself or absorbing a held version again is idempotent', () => {
+    const arb = writesArb.chain(writes => fc.tuple(someDeliveriesArb(writes).map(d => fold(d)), fc.nat()))
+    fc.assert(fc.property(arb, ([s, pick]) => {
+      assert.equal(join(s, s.map(redeliver)), s)
+      if (s.length === 0) return
+      const held = s[pick % s.length]!
+      assert.deepEqual(comparable(lww.merge(absorb(s, redeliver(held)).siblings)), comparable(lww.merge(s)))
+    }), { numRuns: 300 })
+  })
+
+  test('rejects an empty sibling set', () => {
+    assert.throws(() => lww.merge([]), TypeError)
+  })
+})
+
+describe('lww tie-break', () => {
+  test('a later ts wins over a higher counter', () => {
+    const older = version(T, 9, 'dc-z', 'e9', 'older')
+    const newer = version(T + 1, 0, 'dc-a', 'e1', 'newer')
+    assert.equal(lww.merge([older, newer]), newer)
+    assert.equal(lww.merge([newer, older]), newer)
+  })
+
+  test('with the same ts, the higher counter wins whatever the dc and eventId', () => {
+    const low = version(T, 1, 'dc-z', 'e9', 'low')
+    const high = version(T, 2, 'dc-a', 'e1', 'high')
+    assert.equal(lww.merge([low, high]), high)
+    assert.equal(lww.merge([high, low]), high)
+  })
+
+  test('with the same ts and counter, dc byte order decides', () => {
+    const a = version(T, 1, 'dc-a', 'e9', 'a')
+    const b = version(T, 1, 'dc-b', 'e1', 'b')
+    assert.equal(lww.merge([a, b]), b)
+    assert.equal(lww.merge([b, a]), b)
+    // UTF-8, not UTF-16: U+1D400 (a surrogate pair, 0xD835 first) sorts above U+FF21.
+    const bmp = version(T, 1, 'dc-\uff21', 'e9', 'bmp')
+    const astral = version(T, 1, 'dc-\u{1d400}', 'e1', 'astral')
+    assert.equal(lww.merge([bmp, astral]), astral)
+    assert.equal(lww.merge([astral, bmp]), astral)
+    // A shorter dc that is a prefix of the other sorts first.
+    assert.equal(lww.merge([version(T, 1, 'dc-a-2', 'e1', 'x'), version(T, 1, 'dc-a', 'e9', 'y')]).stamp.dc, 'dc-a-2')
+  })
+
+  test('with the same ts, counter and dc, eventId decides', () => {
+    const e1 = version(T, 1, 'dc-a', 'e1', 'e1')
+    const e2 = version(T, 1, 'dc-a', 'e2', 'e2')
+    assert.equal(lww.merge([e1, e2]), e2)
+    assert.equal(lww.merge([e2, e1]), e2)
+    assert.equal(valueOf(mergedAfter([e2, e1])), 'e2')
+    assert.equal(valueOf(mergedAfter([e1, e2])), 'e2')
+  })
+})
+
+describe('lww deletes', () => {
+  const write = version(T, 0, 'dc-a', 'w1', 'v1')
+
+  test('a delete newer than a write wins and the merged value is null', () => {
+    const del = version(T + 1, 0, 'dc-b', 'd1', null)
+    assert.equal(mergedAfter([write, del]).value, null)
+    assert.equal(mergedAfter([del, write]).value, null)
+    const sameDc = version(T + 1, 0, 'dc-a', 'd1', null)
+    assert.equal(mergedAfter([write, sameDc]).value, null)
+  })
+
+  test('an older delete arriving late changes nothing', () => {
+    const oldDelSameDc = version(T - 1, 0, 'dc-a', 'd0', null)
+    const held = fold([write])
+    const r = absorb(held, oldDelSameDc)
+    assert.equal(r.outcome, 'stale')
+    assert.equal(lww.merge(r.siblings), write)
+    const oldDelOtherDc = version(T - 1, 5, 'dc-z', 'd0', null)
+    assert.equal(mergedAfter([oldDelOtherDc], held), write)
+    assert.equal(valueOf(mergedAfter([oldDelOtherDc], held)), 'v1')
+  })
+
+  test('a newer write after a delete revives the entity', () => {
+    const del = version(T + 1, 0, 'dc-b', 'd1', null)
+    const revive = version(T + 2, 0, 'dc-a', 'w2', 'v2')
+    assert.equal(valueOf(mergedAfter([write, del, revive])), 'v2')
+    assert.equal(valueOf(mergedAfter([revive, del, write])), 'v2')
+    const reviveSameDc = version(T + 2, 0, 'dc-b', 'w2', 'v2b')
+    assert.equal(valueOf(mergedAfter([write, del, reviveSameDc])), 'v2b')
+  })
+
+  test('the merged value is null exactly when the latest write delivered is a delete', () => {
+    fc.assert(fc.property(scenarioArb, ({ deliveries }) => {
+      assert.equal(mergedAfter(deliveries).value === null, referenceMax(deliveries).value === null)
+    }), { numRuns: 200 })
+  })
+})
+
+describe('lww values', () => {
+  const payloadArb = fc.tuple(fc.uint8Array({ maxLength: 48 }), fc.nat({ max: 8 }))
+    .map(([bytes, offset]) => Buffer.concat([Buffer.alloc(offset, 0xff), bytes]).subarray(offset))
+
+  test('returns the winner itself, with its value Buffer unchanged and not copied', () => {
+    const arb = writesArb.chain(writes => fc.tuple(...writes.map(w => fc.option(payloadArb, { nil: null }).map(
+      (value): Version => ({ stamp: w.stamp, value })))))
+    fc.assert(fc.property(arb, versions => {
+      const bytes = new Map(versions.map(v => [stampKey(v.stamp), v.value === null ? null : Buffer.from(v.value)]))
+      const winner = lww.merge(versions)
+      const expected = referenceMax(versions)
+      assert.equal(winner, expected)
+      assert.equal(winner.value, expected.value)
+      assert.deepEqual(winner.value, bytes.get(stampKey(winner.stamp)))
+      for (const v of versions) assert.deepEqual(v.value, bytes.get(stampKey(v.stamp)), 'merge changed a value')
+    }), { numRuns: 200 })
+  })
+})
