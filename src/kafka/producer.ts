@@ -4,7 +4,7 @@ import { KafkaError } from '../errors.ts'
 import { createClient, type ClientOptions } from './client.ts'
 import type { OutRecord } from './records.ts'
 
-const { CompressionTypes } = kafkajs
+const { CompressionTypes, Partitioners } = kafkajs
 
 /** The project's producer port. `send` resolves once every record is acknowledged by all in-sync replicas. */
 export interface KafkaProducer {
@@ -28,7 +28,11 @@ const compressionTypes = {
 export async function connectProducer (options: ProducerOptions): Promise<KafkaProducer> {
   // Idempotent with one request in flight: retries can neither duplicate nor reorder records within a
   // partition, which the merged changelog relies on (a stale value must never end up last).
-  const producer: Producer = createClient(options).producer({ idempotent: true, maxInFlightRequests: 1 })
+  const producer: Producer = createClient(options).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner
+  })
   try {
     await producer.connect()
   } catch (err) {

@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { RecordOutcome } from '../processor/engine.ts'
+
+/**
+ * Every metric concord exports, declared in one place; `metrics/` is the only importer of prom-client.
+ * Label values are topic names and fixed outcome names, never record keys.
+ */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly records = new Counter({
+    name: 'concord_records_total',
+    help: 'Records consumed, by input topic and outcome (applied, stale, duplicate, loop, dead_lettered)',
+    labelNames: ['topic', 'outcome'] as const,
+    registers: [this.registry]
+  })
+  readonly emitted = new Counter({
+    name: 'concord_emitted_total',
+    help: 'Records produced (merged changes and dead letters), by the input topic whose batch caused them',
+    labelNames: ['topic'] as const,
+    registers: [this.registry]
+  })
+  readonly batchDuration = new Histogram({
+    name: 'concord_batch_duration_seconds',
+    help: 'Time to process one consumed batch: parse, merge, commit the state transaction and produce its output',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry]
+  })
+  readonly batchRecords = new Histogram({
+    name: 'concord_batch_records',
+    help: 'Records per consumed batch',
+    buckets: [1, 10, 100, 1000, 10000],
+    registers: [this.registry]
+  })
+  readonly partitionMismatches = new Counter({
+    name: 'concord_partition_mismatches_total',
+    help: 'Versions that arrived in another partition than their entity\'s home partition (producers do not partition by entity id)',
+    labelNames: ['topic'] as const,
+    registers: [this.registry]
+  })
+  readonly outboxPending = new Gauge({
+    name: 'concord_outbox_pending',
+    help: 'Committed output records not yet acknowledged by Kafka',
+    registers: [this.registry]
+  })
+  readonly ready = new Gauge({
+    name: 'concord_ready',
+    help: '1 when the processor consumes all the input topics that exist, else 0',
+    registers: [this.registry]
+  })
+
+  constructor () {
+    collectDefaultMetrics({ register: this.registry, prefix: 'concord_' })
+  }
+
+  /** Bound label children per input topic, made once, so the hot path does no label lookups. */
+  recordCounters (topic: string): Readonly<Record<RecordOutcome, Counter>> {
+    const outcomes: RecordOutcome[] = ['applied', 'stale', 'duplicate', 'loop', 'dead_lettered']
+    return Object.fromEntries(outcomes.map(o => [o, this.records.labels({ topic, outcome: o })])) as unknown as Record<RecordOutcome, Counter>
+  }
+}

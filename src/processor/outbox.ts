@@ -1,0 +1,39 @@
+import type { KafkaProducer } from '../kafka/producer.ts'
+import type { StateStore } from '../store/state-store.ts'
+
+/**
+ * Sends committed outbox records to Kafka in seq order and forgets them once acknowledged. One flush at a
+ * time: a second caller waits for the running flush and then flushes what is left, so records never overtake
+ * each other. After a crash the unacknowledged records are sent again: a repeat of a changelog record is
+ * harmless, and the order keeps the last record per entity the newest.
+ */
+export class OutboxFlusher {
+  readonly #store: StateStore
+  readonly #producer: KafkaProducer
+  readonly #chunk: number
+  #running: Promise<number> = Promise.resolve(0)
+
+  constructor (store: StateStore, producer: KafkaProducer, chunk = 10_000) {
+    this.#store = store
+    this.#producer = producer
+    this.#chunk = chunk
+  }
+
+  /** Resolves with the number of records sent, once every record committed before the call is acknowledged. */
+  flush (): Promise<number> {
+    const next = this.#running.then(() => this.#drain(), () => this.#drain())
+    this.#running = next
+    return next
+  }
+
+  async #drain (): Promise<number> {
+    let sent = 0
+    for (;;) {
+      const records = this.#store.pending(0, this.#chunk)
+      if (records.length === 0) return sent
+      await this.#producer.send(records)
+      this.#store.acknowledge(records[records.length - 1]!.seq)
+      sent += records.length
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto'
+import { isUtf8 } from 'node:buffer'
+import { classify } from '../dedupe/classify.ts'
+import { headerString, type InRecord } from '../kafka/records.ts'
+import { parseSuffixedKey } from '../model/key.ts'
+import { originTsFromValue, parseOriginTs, type OriginTs } from '../model/origin-ts.ts'
+import type { Version } from '../model/version.ts'
+import type { InputPlan } from './plan.ts'
+
+/** Header names of the wire contract. */
+export const H = {
+  originDc: 'x-origin-dc',
+  originTs: 'x-origin-ts',
+  eventId: 'x-event-id',
+  mergedBy: 'x-merged-by'
+} as const
+
+export type Parsed =
+  | { readonly kind: 'version', readonly entity: string, readonly version: Version }
+  | { readonly kind: 'loop' }
+  | { readonly kind: 'invalid', readonly reason: string }
+
+const invalid = (reason: string): Parsed => ({ kind: 'invalid', reason })
+
+/**
+ * Reads one record against the wire contract (README, "Wire contract"). Pure: the same bytes give the same
+ * answer in every datacenter, which is what makes dead-lettering and loop dropping agree everywhere.
+ */
+export function parseRecord (record: InRecord, input: InputPlan, localDc: string, dcs: ReadonlySet<string>): Parsed {
+  const tc = input.plan.config
+  if (record.key === null) return invalid('record has no key')
+  if (!isUtf8(record.key)) return invalid('key is not valid UTF-8')
+  const key = record.key.toString('utf8')
+
+  let entity: string
+  let keyDc: string | undefined
+  if (tc.keyFormat === 'suffixed') {
+    const parsed = parseSuffixedKey(key, tc.keySeparator, dcs)
+    if (typeof parsed === 'string') return invalid(parsed)
+    entity = parsed.entity
+    keyDc = parsed.dc
+  } else {
+    if (key === '') return invalid('key is empty')
+    entity = key
+  }
+
+  const headerDc = headerString(record.headers, H.originDc)
+  if (headerDc !== undefined && !dcs.has(headerDc)) return invalid(`${H.originDc} "${headerDc}" is not a configured DC (${[...dcs].join(', ')})`)
+  if (headerDc !== undefined && keyDc !== undefined && headerDc !== keyDc) {
+    return invalid(`${H.originDc} "${headerDc}" disagrees with the key's DC suffix "${keyDc}"`)
+  }
+  const writer = headerDc ?? keyDc
+  if (writer === undefined) return invalid(`no writer DC: the key is plain and there is no ${H.originDc} header`)
+
+  const provenance = classify(writer, input.sourceDc, localDc, input.topic)
+  if (provenance === 'loop') return { kind: 'loop' }
+  if (provenance !== 'accept') return invalid(provenance)
+
+  const value = record.value
+  if (value !== null && value.length > tc.maxValueBytes) {
+    return invalid(`value of ${value.length} bytes exceeds maxValueBytes (${tc.maxValueBytes})`)
+  }
+
+  let decoded: unknown
+  if (input.plan.decode !== undefined && value !== null) {
+    try {
+      decoded = input.plan.decode(value)
+    } catch (err) {
+      return invalid(`value is not valid ${tc.codec}: ${(err as Error).message}`)
+    }
+  }
+
+  let time: OriginTs | string
+  const headerTs = headerString(record.headers, H.originTs)
+  switch (tc.timestampSource) {
+    case 'header':
+      time = headerTs === undefined ? `no ${H.originTs} header` : parseOriginTs(headerTs)
+      break
+    case 'value':
+      if (value === null) {
+        // A tombstone has no fields: its time must come from the header.
+        time = headerTs === undefined ? `a delete needs an ${H.originTs} header when timestamps come from the value` : parseOriginTs(headerTs)
+      } else if (decoded === null || typeof decoded !== 'object') {
+        time = `value is not a ${tc.codec} map, so it has no "${tc.timestampField}" field`
+      } else {
+        time = originTsFromValue((decoded as Record<string, unknown>)[tc.timestampField])
+      }
+      break
+    case 'kafka':
+      time = { ts: Number(record.timestamp), counter: 0 }
+      break
+  }
+  if (typeof time === 'string') return invalid(time)
+
+  // Without an event id, a content hash stands in: the same write has the same bytes in every DC, and two
+  // writes with equal stamps and equal bytes are interchangeable, so the tie-break stays total and shared.
+  const eventId = headerString(record.headers, H.eventId) ??
+    'sha1:' + createHash('sha1').update(record.key).update(value ?? Buffer.alloc(0)).digest('hex')
+
+  return { kind: 'version', entity, version: { stamp: { ts: time.ts, counter: time.counter, dc: writer, eventId }, value } }
+}

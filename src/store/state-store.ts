@@ -1,0 +1,131 @@
+import type { Database, Statement } from 'better-sqlite3'
+import type { RecordHeaders } from '../kafka/records.ts'
+import type { Stamp } from '../model/stamp.ts'
+import type { Version } from '../model/version.ts'
+import { decodeHeaders, encodeHeaders } from './headers-codec.ts'
+import { decodeSiblings, encodeSiblings } from './siblings-codec.ts'
+
+/** What the store holds for one entity; the merged version is derived from the siblings by the topic's policy. */
+export interface EntityState {
+  readonly partition: number
+  readonly siblings: readonly Version[]
+}
+
+export interface EntityWrite extends EntityState {
+  readonly topicId: number
+  readonly entity: string
+  /** Stored beside the siblings for queries and verification. */
+  readonly merged: Version
+}
+
+export interface OutboxRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: RecordHeaders
+}
+
+export interface PendingRecord extends OutboxRecord {
+  readonly seq: number
+}
+
+export interface OffsetWrite {
+  readonly topic: string
+  readonly partition: number
+  readonly nextOffset: number
+}
+
+/** Everything one consumed batch changes, committed in one synchronous transaction. */
+export interface BatchCommit {
+  readonly entities: readonly EntityWrite[]
+  readonly outbox: readonly OutboxRecord[]
+  readonly offsets: readonly OffsetWrite[]
+}
+
+interface EntityRow { partition: number, siblings: Buffer }
+
+/**
+ * The state store's queries, prepared once. The only writer of entity state, offsets and the outbox.
+ */
+export class StateStore {
+  readonly #db: Database
+  readonly #getEntity: Statement<[number, string], EntityRow>
+  readonly #putEntity: Statement
+  readonly #putOffset: Statement
+  readonly #putOutbox: Statement
+  readonly #readOutbox: Statement<[number, number], { seq: number, topic: string, partition: number, key: Buffer | null, value: Buffer | null, headers: Buffer }>
+  readonly #deleteOutbox: Statement<[number]>
+  readonly #commit: (batch: BatchCommit) => void
+
+  constructor (db: Database) {
+    this.#db = db
+    this.#getEntity = db.prepare('SELECT partition, siblings FROM entities WHERE topic_id = ? AND entity = ?')
+    this.#putEntity = db.prepare(`INSERT INTO entities (topic_id, entity, partition, siblings, merged_dc, merged_ts, merged_counter, merged_event_id, deleted)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (topic_id, entity) DO UPDATE SET siblings = excluded.siblings, merged_dc = excluded.merged_dc,
+        merged_ts = excluded.merged_ts, merged_counter = excluded.merged_counter,
+        merged_event_id = excluded.merged_event_id, deleted = excluded.deleted`)
+    this.#putOffset = db.prepare(`INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?)
+      ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`)
+    this.#putOutbox = db.prepare('INSERT INTO outbox (topic, partition, key, value, headers) VALUES (?, ?, ?, ?, ?)')
+    this.#readOutbox = db.prepare('SELECT seq, topic, partition, key, value, headers FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
+    this.#deleteOutbox = db.prepare('DELETE FROM outbox WHERE seq <= ?')
+    this.#commit = db.transaction((batch: BatchCommit) => {
+      // Sorted by key so that each B-tree page is visited once per batch.
+      const entities = [...batch.entities].sort((a, b) => a.topicId - b.topicId || (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0))
+      for (const e of entities) {
+        const w = e.merged.stamp
+        this.#putEntity.run(e.topicId, e.entity, e.partition, encodeSiblings(e.siblings), w.dc, w.ts, w.counter, w.eventId, e.merged.value === null ? 1 : 0)
+      }
+      for (const o of batch.outbox) this.#putOutbox.run(o.topic, o.partition, o.key, o.value, encodeHeaders(o.headers))
+      for (const o of batch.offsets) this.#putOffset.run(o.topic, o.partition, o.nextOffset)
+    })
+  }
+
+  /** The numeric id of a configured topic, assigned on first use. */
+  topicId (name: string): number {
+    this.#db.prepare('INSERT INTO topics (name) VALUES (?) ON CONFLICT (name) DO NOTHING').run(name)
+    return (this.#db.prepare('SELECT id FROM topics WHERE name = ?').get(name) as { id: number }).id
+  }
+
+  getEntity (topicId: number, entity: string): EntityState | undefined {
+    const row = this.#getEntity.get(topicId, entity)
+    if (row === undefined) return undefined
+    return { partition: row.partition, siblings: decodeSiblings(row.siblings) }
+  }
+
+  /** Writes the batch's state, outbox records and consumed offsets atomically. */
+  commit (batch: BatchCommit): void {
+    this.#commit(batch)
+  }
+
+  /** Next offset to consume per "topic:partition", as committed. */
+  offsets (): Map<string, number> {
+    const rows = this.#db.prepare('SELECT topic, partition, next_offset FROM offsets').all() as Array<{ topic: string, partition: number, next_offset: number }>
+    return new Map(rows.map(r => [`${r.topic}:${r.partition}`, r.next_offset]))
+  }
+
+  /** Outbox records after `afterSeq`, oldest first. */
+  pending (afterSeq: number, limit: number): PendingRecord[] {
+    return this.#readOutbox.all(afterSeq, limit).map(r => ({
+      seq: r.seq, topic: r.topic, partition: r.partition, key: r.key, value: r.value, headers: decodeHeaders(r.headers)
+    }))
+  }
+
+  /** Forgets outbox records up to and including `seq`, once Kafka acknowledged them. */
+  acknowledge (seq: number): void {
+    this.#deleteOutbox.run(seq)
+  }
+
+  /** Merged stamp and deletion flag of every entity of a topic, for verification and state queries. */
+  mergedStamps (topicId: number): Map<string, Stamp & { deleted: boolean }> {
+    const rows = this.#db.prepare('SELECT entity, merged_dc, merged_ts, merged_counter, merged_event_id, deleted FROM entities WHERE topic_id = ?')
+      .all(topicId) as Array<{ entity: string, merged_dc: string, merged_ts: number, merged_counter: number, merged_event_id: string, deleted: number }>
+    return new Map(rows.map(r => [r.entity, { dc: r.merged_dc, ts: r.merged_ts, counter: r.merged_counter, eventId: r.merged_event_id, deleted: r.deleted === 1 }]))
+  }
+
+  close (): void {
+    this.#db.close()
+  }
+}
