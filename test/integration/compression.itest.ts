@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { connectProducer } from '../../src/kafka/producer.ts'
 import { DC1 } from './lab.ts'
-import { readUntil } from './read.ts'
+import { readUntil } from '../../lab/read.ts'
 
 /**
  * Java producers and librdkafka compress with snappy, lz4 and zstd; kafkajs ships only gzip. These records are

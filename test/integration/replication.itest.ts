@@ -5,7 +5,7 @@ import { connectAdmin } from '../../src/kafka/admin.ts'
 import { connectProducer } from '../../src/kafka/producer.ts'
 import { headerString } from '../../src/kafka/records.ts'
 import { DC1, DC2, PARTITIONS } from './lab.ts'
-import { readUntil } from './read.ts'
+import { readUntil } from '../../lab/read.ts'
 
 const sides = [
   { from: 'dc1', source: DC1, to: 'dc2', target: DC2 },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { connectConsumer } from '../../src/kafka/consumer.ts'
-import type { InRecord } from '../../src/kafka/records.ts'
+import { connectConsumer } from '../src/kafka/consumer.ts'
+import type { InRecord } from '../src/kafka/records.ts'
 
 export interface ReadRecord extends InRecord {
   readonly topic: string
@@ -42,4 +42,11 @@ export async function readUntil (
   } finally {
     await consumer.stop()
   }
+}
+
+/** The last record per key, as a compacted changelog would keep it. */
+export function lastByKey<T extends { key: Buffer | null }> (records: readonly T[]): Map<string, T> {
+  const last = new Map<string, T>()
+  for (const r of records) if (r.key !== null) last.set(r.key.toString('utf8'), r)
+  return last
 }
