@@ -32,7 +32,7 @@ const anyString = (text: string): string => text
  *
  * | variable               | key            | value                                          |
  * |------------------------|----------------|------------------------------------------------|
- * | CONCORD_DC             | dc             | DC id (letters, digits, _)                     |
+ * | CONCORD_DC             | dc             | DC id (1 to 64 letters, digits, _)                     |
  * | CONCORD_PEERS          | peers          | comma-separated DC ids, e.g. `dc2,dc3`         |
  * | CONCORD_KAFKA_BROKERS  | kafka.brokers  | comma-separated host:port                      |
  * | CONCORD_KAFKA_GROUP_ID | kafka.groupId  | consumer group id                              |
@@ -53,7 +53,7 @@ const overrides: readonly Override[] = [
     name: 'CONCORD_PEERS',
     key: 'peers',
     meaning: 'the other datacenters, comma-separated',
-    expected: 'a comma-separated list of DC ids (letters, digits, _)',
+    expected: 'a comma-separated list of DC ids (1 to 64 letters, digits, _)',
     parse: listOf(s => dcIdPattern.test(s))
   },
   {

@@ -5,8 +5,8 @@ import { defaults } from './defaults.ts'
 import type { Config, KeyFormat, TimestampSource, TopicConfig, ValueCodec } from './types.ts'
 
 /** DC ids appear in topic prefixes (`dc2.orders`) and key suffixes (`42-dc2`), so they stay plain. */
-export const dcIdPattern = /^[A-Za-z0-9_]+$/
-export const dcIdExpected = 'a DC id (letters, digits, _)'
+export const dcIdPattern = /^[A-Za-z0-9_]{1,64}$/
+export const dcIdExpected = 'a DC id (1 to 64 letters, digits, _)'
 const topicNameExpected = 'a Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)'
 export const hostPortExpected = 'host:port'
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -248,7 +248,7 @@ export function validateConfig (raw: unknown, source?: string): Config {
     } as Config['kafka'],
     topics: topics as TopicConfig[],
     store: {
-      dir: dir === undefined ? '' : resolve(dir),
+      dir: dir === undefined ? '' : dir === ':memory:' ? dir : resolve(dir),
       synchronous: r.oneOf('store.synchronous', s.synchronous, ['normal', 'full'], defaults.store.synchronous),
       cacheMb: r.integer('store.cacheMb', s.cacheMb, defaults.store.cacheMb, 1)
     } as Config['store'],

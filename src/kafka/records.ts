@@ -3,8 +3,11 @@
  * client library can be swapped (kafkajs is in maintenance mode).
  */
 
-/** Header values as they come off the wire (Buffer) or as written (string); a repeated key gives an array. */
-export type HeaderValue = Buffer | string
+/**
+ * Header values as they come off the wire (Buffer, or null for a null value) or as written (string); a
+ * repeated key gives an array.
+ */
+export type HeaderValue = Buffer | string | null
 export type RecordHeaders = Readonly<Record<string, HeaderValue | readonly HeaderValue[] | undefined>>
 
 /** A record read from a topic-partition. `offset` and `timestamp` are decimal strings, as Kafka's int64s. */
@@ -35,7 +38,7 @@ export interface OutRecord {
 /** The first value of header `name` as a UTF-8 string, or undefined when absent. */
 export function headerString (headers: RecordHeaders, name: string): string | undefined {
   const raw = headers[name]
-  const first = Array.isArray(raw) ? raw[0] : raw as HeaderValue | undefined
+  const first: HeaderValue | undefined = Array.isArray(raw) ? raw[0] : raw as HeaderValue | undefined
   if (first === undefined || first === null) return undefined
   return typeof first === 'string' ? first : first.toString('utf8')
 }

@@ -22,6 +22,9 @@ export type Parsed =
 
 const invalid = (reason: string): Parsed => ({ kind: 'invalid', reason })
 
+/** Longest accepted x-event-id, in UTF-8 bytes (a UUID takes 36). */
+export const MAX_EVENT_ID_BYTES = 1024
+
 /**
  * Reads one record against the wire contract (README, "Wire contract"). Pure: the same bytes give the same
  * answer in every datacenter, which is what makes dead-lettering and loop dropping agree everywhere.
@@ -86,9 +89,12 @@ export function parseRecord (record: InRecord, input: InputPlan, localDc: string
         time = originTsFromValue((decoded as Record<string, unknown>)[tc.timestampField])
       }
       break
-    case 'kafka':
-      time = { ts: Number(record.timestamp), counter: 0 }
+    case 'kafka': {
+      // -1 is Kafka's "no timestamp".
+      const ts = Number(record.timestamp)
+      time = Number.isSafeInteger(ts) && ts >= 0 ? { ts, counter: 0 } : `Kafka record timestamp ${record.timestamp} is not a time`
       break
+    }
   }
   if (typeof time === 'string') return invalid(time)
 
@@ -96,6 +102,10 @@ export function parseRecord (record: InRecord, input: InputPlan, localDc: string
   // writes with equal stamps and equal bytes are interchangeable, so the tie-break stays total and shared.
   const eventId = headerString(record.headers, H.eventId) ??
     'sha1:' + createHash('sha1').update(record.key).update(value ?? Buffer.alloc(0)).digest('hex')
+  // UTF-8 takes at most 3 bytes per UTF-16 unit, so short ids skip the byte count.
+  if (eventId.length > MAX_EVENT_ID_BYTES / 3 && Buffer.byteLength(eventId) > MAX_EVENT_ID_BYTES) {
+    return invalid(`${H.eventId} of ${Buffer.byteLength(eventId)} bytes exceeds ${MAX_EVENT_ID_BYTES}`)
+  }
 
   return { kind: 'version', entity, version: { stamp: { ts: time.ts, counter: time.counter, dc: writer, eventId }, value } }
 }

@@ -1,24 +1,25 @@
 import type { HeaderValue, RecordHeaders } from '../kafka/records.ts'
 
 /**
- * The `outbox.headers` blob: u16 count, then per header u16 key length, key (UTF-8), i32 value length
- * (-1 for null), value bytes; big-endian. Repeated keys are kept in order.
+ * The `outbox.headers` blob: u32 count, then per header u32 key length, key (UTF-8), i32 value length
+ * (-1 for a null value), value bytes; big-endian. Repeated keys are kept in order. Dead letters copy a
+ * record's headers whatever they hold, so no length here is smaller than Kafka's own limits.
  */
 export function encodeHeaders (headers: RecordHeaders): Buffer {
   const pairs: Array<[Buffer, Buffer | null]> = []
   for (const [k, raw] of Object.entries(headers)) {
-    const values: readonly (HeaderValue | null | undefined)[] = Array.isArray(raw) ? raw : [raw as HeaderValue | null | undefined]
+    const values: readonly (HeaderValue | undefined)[] = Array.isArray(raw) ? raw : [raw as HeaderValue | undefined]
     for (const v of values) {
       if (v === undefined) continue
       pairs.push([Buffer.from(k, 'utf8'), v === null ? null : typeof v === 'string' ? Buffer.from(v, 'utf8') : v])
     }
   }
-  let size = 2
-  for (const [k, v] of pairs) size += 2 + k.length + 4 + (v?.length ?? 0)
+  let size = 4
+  for (const [k, v] of pairs) size += 4 + k.length + 4 + (v?.length ?? 0)
   const out = Buffer.allocUnsafe(size)
-  let at = out.writeUInt16BE(pairs.length, 0)
+  let at = out.writeUInt32BE(pairs.length, 0)
   for (const [k, v] of pairs) {
-    at = out.writeUInt16BE(k.length, at)
+    at = out.writeUInt32BE(k.length, at)
     at += k.copy(out, at)
     at = out.writeInt32BE(v === null ? -1 : v.length, at)
     if (v !== null) at += v.copy(out, at)
@@ -26,18 +27,21 @@ export function encodeHeaders (headers: RecordHeaders): Buffer {
   return out
 }
 
-export function decodeHeaders (blob: Buffer): Record<string, Buffer | Buffer[]> {
-  const out: Record<string, Buffer | Buffer[]> = {}
-  const count = blob.readUInt16BE(0)
-  let at = 2
+/** Decodes into own properties only (a header may be called `__proto__` or `constructor`). */
+export function decodeHeaders (blob: Buffer): Record<string, Buffer | null | Array<Buffer | null>> {
+  const out = new Map<string, Buffer | null | Array<Buffer | null>>()
+  const count = blob.readUInt32BE(0)
+  let at = 4
   for (let i = 0; i < count; i++) {
-    const kLen = blob.readUInt16BE(at); at += 2
+    const kLen = blob.readUInt32BE(at); at += 4
     const k = blob.toString('utf8', at, at + kLen); at += kLen
     const vLen = blob.readInt32BE(at); at += 4
-    const v = vLen < 0 ? Buffer.alloc(0) : Buffer.from(blob.subarray(at, at + vLen))
-    if (vLen > 0) at += vLen
-    const prev = out[k]
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+    let v: Buffer | null = null
+    if (vLen >= 0) {
+      v = Buffer.from(blob.subarray(at, at + vLen)); at += vLen
+    }
+    const prev = out.get(k)
+    out.set(k, prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v])
   }
-  return out
+  return Object.fromEntries(out)
 }

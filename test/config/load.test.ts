@@ -106,8 +106,8 @@ test('an override fills a section the file leaves out, and an empty variable cou
 })
 
 const badEnv: Array<[string, string, string]> = [
-  ['CONCORD_DC', 'dc-1', '"CONCORD_DC" must be a DC id (letters, digits, _), got "dc-1"'],
-  ['CONCORD_PEERS', 'dc2,,dc3', '"CONCORD_PEERS" must be a comma-separated list of DC ids (letters, digits, _), got "dc2,,dc3"'],
+  ['CONCORD_DC', 'dc-1', '"CONCORD_DC" must be a DC id (1 to 64 letters, digits, _), got "dc-1"'],
+  ['CONCORD_PEERS', 'dc2,,dc3', '"CONCORD_PEERS" must be a comma-separated list of DC ids (1 to 64 letters, digits, _), got "dc2,,dc3"'],
   ['CONCORD_KAFKA_BROKERS', 'localhost', '"CONCORD_KAFKA_BROKERS" must be a comma-separated list of host:port, got "localhost"'],
   ['CONCORD_HTTP_PORT', 'abc', '"CONCORD_HTTP_PORT" must be an integer 0..65535, got "abc"'],
   ['CONCORD_HTTP_PORT', '70000', '"CONCORD_HTTP_PORT" must be an integer 0..65535, got "70000"'],
@@ -158,7 +158,7 @@ test('invalid YAML is a ConfigError naming the file and the line', () => {
 test('an empty file reports each required key', () => {
   const empty = file('empty.yaml', '# nothing yet\n')
   assert.deepEqual(problemsOf(() => loadConfig({ file: empty, env: {} })), [
-    `${empty}: "dc" must be a DC id (letters, digits, _), got nothing`,
+    `${empty}: "dc" must be a DC id (1 to 64 letters, digits, _), got nothing`,
     `${empty}: "peers" must be a list of 1 to 4 DC ids (2 to 5 DCs in all), got nothing`,
     `${empty}: "kafka.brokers" must be a non-empty list of host:port, got nothing`,
     `${empty}: "topics" must be a non-empty list of topics, got nothing`

@@ -97,7 +97,7 @@ test('a configuration that is not a mapping is rejected alone', () => {
 
 test('missing required keys are each reported', () => {
   assert.deepEqual(problemsOf({}), [
-    '"dc" must be a DC id (letters, digits, _), got nothing',
+    '"dc" must be a DC id (1 to 64 letters, digits, _), got nothing',
     '"peers" must be a list of 1 to 4 DC ids (2 to 5 DCs in all), got nothing',
     '"kafka.brokers" must be a non-empty list of host:port, got nothing',
     '"topics" must be a non-empty list of topics, got nothing'
@@ -105,8 +105,9 @@ test('missing required keys are each reported', () => {
 })
 
 const rejections: Array<[string, (raw: Record<string, any>) => void, string]> = [
-  ['a DC id with a dash', raw => { raw.dc = 'dc-1' }, '"dc" must be a DC id (letters, digits, _), got "dc-1"'],
-  ['a peer id with a dot', raw => { raw.peers = ['dc.2'] }, '"peers[0]" must be a DC id (letters, digits, _), got "dc.2"'],
+  ['a DC id with a dash', raw => { raw.dc = 'dc-1' }, '"dc" must be a DC id (1 to 64 letters, digits, _), got "dc-1"'],
+  ['a peer id with a dot', raw => { raw.peers = ['dc.2'] }, '"peers[0]" must be a DC id (1 to 64 letters, digits, _), got "dc.2"'],
+  ['a DC id longer than 64 characters', raw => { raw.dc = 'd'.repeat(65) }, '"dc" must be a DC id (1 to 64 letters, digits, _), got "' + 'd'.repeat(56) + '...'],
   ['a repeated peer', raw => { raw.peers = ['dc2', 'dc2'] }, '"peers[1]" must be unique, got "dc2"'],
   ['the local DC among the peers', raw => { raw.peers = ['dc2', 'dc1'] }, '"peers[1]" must be another DC than "dc", got "dc1"'],
   ['no peers', raw => { raw.peers = [] }, '"peers" must be a list of 1 to 4 DC ids (2 to 5 DCs in all), got []'],
@@ -202,7 +203,7 @@ test('every problem is reported at once, in one error', () => {
     raw.http = { port: -1 }
   }))
   assert.deepEqual(problems, [
-    '"dc" must be a DC id (letters, digits, _), got "dc 1"',
+    '"dc" must be a DC id (1 to 64 letters, digits, _), got "dc 1"',
     '"kafka.brokers[0]" must be host:port, got "localhost"',
     'unknown key "topics[0].polcy" (did you mean "topics[0].policy"?)',
     '"topics[0].codec" must be one of msgpack, json, raw, got "avro"',
@@ -214,11 +215,11 @@ test('the error message lists every problem and the source names where they come
   const raw = with_(raw => { raw.dc = ''; raw.log = { level: 'loud' } })
   const problems = problemsOf(raw, 'config/dc1.yaml')
   assert.deepEqual(problems, [
-    'config/dc1.yaml: "dc" must be a DC id (letters, digits, _), got ""',
+    'config/dc1.yaml: "dc" must be a DC id (1 to 64 letters, digits, _), got ""',
     'config/dc1.yaml: "log.level" must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'
   ])
   assert.throws(() => validateConfig(raw), {
-    message: 'invalid configuration:\n  - "dc" must be a DC id (letters, digits, _), got ""\n' +
+    message: 'invalid configuration:\n  - "dc" must be a DC id (1 to 64 letters, digits, _), got ""\n' +
       '  - "log.level" must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'
   })
 })
