@@ -41,6 +41,8 @@ export interface ConcordSpec {
   /** Working folder: config file, state store, log. Reused across restarts of the same DC. */
   readonly dir: string
   readonly port?: number
+  /** Consumer group; deployments that share a group share partitions, so each scenario needs its own. */
+  readonly groupId?: string
 }
 
 export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> {
@@ -50,7 +52,7 @@ export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> 
   writeFileSync(configFile, stringify({
     dc: spec.dc,
     peers: spec.peers,
-    kafka: { brokers: [spec.brokers] },
+    kafka: { brokers: [spec.brokers], ...(spec.groupId === undefined ? {} : { groupId: spec.groupId }) },
     topics: spec.topics,
     store: { dir: join(spec.dir, 'state') },
     http: { port },

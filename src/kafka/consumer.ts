@@ -29,7 +29,8 @@ export async function connectConsumer (options: ConsumerOptions): Promise<KafkaC
   const consumer: Consumer = createClient(options).consumer({
     groupId: options.groupId,
     rebalanceTimeout: 30_000,
-    sessionTimeout: 30_000,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxWaitTimeInMs: 100
   })

@@ -1,0 +1,92 @@
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connectAdmin } from '../src/kafka/admin.ts'
+import { connectProducer } from '../src/kafka/producer.ts'
+import { headerString, type OutRecord, type RecordHeaders } from '../src/kafka/records.ts'
+import { startConcord, sum, type ConcordProcess } from './concord-process.ts'
+import { lastByKey, readUntil } from './read.ts'
+import type { LabSettings } from './settings.ts'
+import type { Write } from './workload.ts'
+
+/** Steps shared by the demo, the integration tests and the benchmarks, on the running lab. */
+
+/** Creates `topic` in both DCs, with each DC's remote copy of the other's, all with the lab's partition count. */
+export async function createTopicPair (settings: LabSettings, topic: string): Promise<void> {
+  const [dc1, dc2] = settings.dcs
+  for (const [here, there] of [[dc1, dc2], [dc2, dc1]] as const) {
+    const admin = await connectAdmin({ brokers: [here.bootstrap], clientId: 'concord-lab' })
+    try {
+      await admin.createTopics([{ topic, partitions: settings.partitions }, { topic: `${there.id}.${topic}`, partitions: settings.partitions }])
+    } finally {
+      await admin.close()
+    }
+  }
+}
+
+/** Starts `concord run` for one DC of the lab, consuming `topic` with last-write-wins, in a group of its own. */
+export function startDc (settings: LabSettings, index: 0 | 1, topic: string, work: string): Promise<ConcordProcess> {
+  const dc = settings.dcs[index]
+  return startConcord({
+    dc: dc.id,
+    peers: [settings.dcs[1 - index]!.id],
+    brokers: dc.bootstrap,
+    topics: [{ name: topic, policy: 'lww' }],
+    dir: join(work, dc.id),
+    groupId: `concord-${dc.id}-${topic}`
+  })
+}
+
+export async function produce (bootstrap: string, records: readonly OutRecord[]): Promise<void> {
+  const producer = await connectProducer({ brokers: [bootstrap], clientId: 'concord-lab' })
+  try {
+    for (let i = 0; i < records.length; i += 5_000) await producer.send(records.slice(i, i + 5_000))
+  } finally {
+    await producer.close()
+  }
+}
+
+/** Waits until each process has consumed at least `expected[i]` records; returns their metrics then. */
+export async function waitConsumed (procs: readonly ConcordProcess[], expected: readonly number[], timeoutMs = 120_000): Promise<Array<Map<string, number>>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const metrics = await Promise.all(procs.map(p => p.metrics()))
+    const counts = metrics.map(m => sum(m, 'concord_records_total{'))
+    if (counts.every((c, i) => c >= expected[i]!)) return metrics
+    if (Date.now() > deadline) throw new Error(`not quiescent after ${timeoutMs / 1000} s: consumed ${counts.join(' / ')} of ${expected.join(' / ')}`)
+    await sleep(250)
+  }
+}
+
+interface MergedRecord { readonly value: Buffer | null, readonly headers: RecordHeaders }
+
+const sameRecord = (a: MergedRecord, b: { value: Buffer | null, eventId: string | undefined }): boolean =>
+  headerString(a.headers, 'x-event-id') === b.eventId && (b.value === null ? a.value === null : a.value?.equals(b.value) === true)
+
+/** Whether a merged changelog (last record per entity) holds exactly the oracle's winners. */
+export function matchesOracle (merged: ReadonlyMap<string, MergedRecord>, oracle: ReadonlyMap<string, Write>): boolean {
+  return merged.size === oracle.size && [...oracle].every(([entity, w]) => {
+    const r = merged.get(entity)
+    return r !== undefined && sameRecord(r, w)
+  })
+}
+
+/** Whether two DCs' merged changelogs hold the same last record (value bytes and winning event) per entity. */
+export function identical (a: ReadonlyMap<string, MergedRecord>, b: ReadonlyMap<string, MergedRecord>): boolean {
+  return a.size === b.size && [...a].every(([k, r]) => {
+    const o = b.get(k)
+    return o !== undefined && sameRecord(o, { value: r.value, eventId: headerString(r.headers, 'x-event-id') })
+  })
+}
+
+/**
+ * Reads a DC's merged topic until it matches the oracle (or `timeoutMs` passes, then whatever is there) and
+ * returns the last record per entity.
+ */
+export async function readMerged (bootstrap: string, topic: string, oracle: ReadonlyMap<string, Write>, timeoutMs = 30_000): Promise<Map<string, MergedRecord>> {
+  const output = `${topic}.merged`
+  try {
+    return lastByKey(await readUntil(bootstrap, [output], rs => matchesOracle(lastByKey(rs), oracle), { timeoutMs }))
+  } catch {
+    return lastByKey(await readUntil(bootstrap, [output], () => true, { settleMs: 2_000 }))
+  }
+}
