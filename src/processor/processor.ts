@@ -148,8 +148,11 @@ export class Processor {
   async #flushUntilSent (): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#d.outbox.flush()
+        const sent = await this.#d.outbox.flush()
+        this.#d.metrics.outboxPending.set(0)
+        return sent
       } catch (err) {
+        this.#d.metrics.outboxPending.set(this.#d.store.pendingCount())
         if (this.#stopping) throw err
         this.#d.log.error({ err, attempt }, 'could not produce committed output; retrying')
         await sleep(Math.min(5_000, 250 * attempt))

@@ -113,6 +113,11 @@ export class StateStore {
     }))
   }
 
+  /** Number of outbox records not acknowledged yet. */
+  pendingCount (): number {
+    return (this.#db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n
+  }
+
   /** Forgets outbox records up to and including `seq`, once Kafka acknowledged them. */
   acknowledge (seq: number): void {
     this.#deleteOutbox.run(seq)
