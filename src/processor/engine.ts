@@ -45,7 +45,12 @@ export class Engine {
     this.#plans = plans
   }
 
+  /** Processes one batch in one store transaction (reads included). */
   process (batch: InBatch): BatchResult {
+    return this.#store.atomically(() => this.#process(batch))
+  }
+
+  #process (batch: InBatch): BatchResult {
     const input = this.#plans.inputs.get(batch.topic)
     if (input === undefined) throw new Error(`no plan for input topic ${batch.topic}`)
     const plan = input.plan

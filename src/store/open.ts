@@ -28,7 +28,12 @@ export function openDatabase (options: OpenOptions): Database {
     throw new StoreError(`cannot open the state store in ${options.dir}: ${(err as Error).message}`, { cause: err })
   }
   try {
+    // One owner per store: exclusive locking refuses a second process on the same state, and lets WAL skip its
+    // shared-memory locks, which halves the cost of a point read (measured: 9.6 -> 4.8 µs, bench/README.md).
+    db.pragma('locking_mode = EXCLUSIVE')
     db.pragma('journal_mode = WAL')
+    // Checkpoint every ~40 MB of WAL instead of ~4 MB: a page updated by many batches is copied back once.
+    db.pragma('wal_autocheckpoint = 10000')
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     db.pragma(`cache_size = ${-options.cacheMb * 1024}`)
     db.pragma('temp_store = MEMORY')

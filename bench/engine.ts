@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { encodeMsgpack } from '../src/codec/msgpack.ts'
+import { validateConfig } from '../src/config/validate.ts'
+import type { InBatch } from '../src/kafka/records.ts'
+import { Engine } from '../src/processor/engine.ts'
+import { parseRecord } from '../src/processor/parse-record.ts'
+import { planTopics, type Plans } from '../src/processor/plan.ts'
+import { openDatabase } from '../src/store/open.ts'
+import { StateStore } from '../src/store/state-store.ts'
+import { batches } from './engine-workload.ts'
+import { median } from './machine.ts'
+
+/**
+ * Engine benchmark: batches handed straight to the pipeline (parse -> absorb -> merge -> one store
+ * transaction per batch -> outbox), no Kafka. The store is on disk in WAL mode with the named
+ * `synchronous` setting. The store is first filled with `entities` entities, then `records` updates to
+ * random entities are timed, `runs` times.
+ */
+export interface EngineCase {
+  readonly entities: number
+  readonly records: number
+  readonly batchSize: number
+  readonly runs: number
+  readonly variant: 'lww-header' | 'lww-value-ts'
+  readonly synchronous: 'normal' | 'full'
+  readonly cacheMb: number
+}
+
+export interface EngineResult extends EngineCase {
+  readonly fillSeconds: number
+  readonly recordsPerSecond: number[]
+  readonly medianRecordsPerSecond: number
+  readonly usPerRecord: number
+  readonly stageUsPerRecord: Record<string, number>
+  readonly maxRssMiB: number
+  readonly dbMiB: number
+}
+
+function setup (c: EngineCase, dir: string): { store: StateStore, engine: Engine, plans: Plans } {
+  const config = validateConfig({
+    dc: 'dc1',
+    peers: ['dc2'],
+    kafka: { brokers: ['127.0.0.1:19092'] },
+    topics: [{ name: 'orders', policy: 'lww', ...(c.variant === 'lww-value-ts' ? { timestampSource: 'value' } : {}) }],
+    store: { dir, synchronous: c.synchronous, cacheMb: c.cacheMb }
+  })
+  const store = new StateStore(openDatabase(config.store))
+  const plans = planTopics(config, name => store.topicId(name))
+  for (const t of plans.topics) { t.outputPartitions = 1; t.dlqPartitions = 1 }
+  return { store, engine: new Engine(store, plans), plans }
+}
+
+/** The outbox would be drained by the producer; here it is dropped after each batch, outside the timing. */
+function drain (store: StateStore): void {
+  const pending = store.pending(0, 1)
+  if (pending.length > 0) store.acknowledge(Number.MAX_SAFE_INTEGER)
+}
+
+export function runEngineCase (c: EngineCase, log: (line: string) => void): EngineResult {
+  const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'))
+  try {
+    const { store, engine, plans } = setup(c, dir)
+    // Fill: every entity once, in key order batches (the first touch is an insert).
+    const fillStart = performance.now()
+    let ts = 1_700_000_000_000
+    for (let first = 0; first < c.entities; first += c.batchSize) {
+      const n = Math.min(c.batchSize, c.entities - first)
+      const batch: InBatch = {
+        topic: 'orders',
+        partition: 0,
+        records: Array.from({ length: n }, (_, i) => {
+          ts++
+          return {
+            offset: String(first + i),
+            timestamp: String(ts),
+            key: Buffer.from(`order-${first + i}-dc1`),
+            value: encodeMsgpack({ id: `order-${first + i}`, timestamp: ts }),
+            headers: { 'x-origin-dc': Buffer.from('dc1'), 'x-origin-ts': Buffer.from(String(ts)), 'x-event-id': Buffer.from(`fill-${first + i}`) }
+          }
+        })
+      }
+      engine.process(batch)
+      drain(store)
+    }
+    const fillSeconds = (performance.now() - fillStart) / 1000
+    log(`  filled ${c.entities.toLocaleString('en-US')} entities in ${fillSeconds.toFixed(1)} s`)
+
+    const rates: number[] = []
+    for (let run = 0; run < c.runs; run++) {
+      // Generated lazily (so memory is the engine's, not the workload's); only the engine is timed.
+      let ms = 0
+      for (const batch of batches({ entities: c.entities, records: c.records, batchSize: c.batchSize, seed: 100 + run, startTs: ts })) {
+        const start = performance.now()
+        engine.process(batch)
+        ms += performance.now() - start
+        drain(store)
+      }
+      ts += c.records + 1
+      const seconds = ms / 1000
+      rates.push(c.records / seconds)
+      log(`  run ${run + 1}: ${Math.round(c.records / seconds).toLocaleString('en-US')} records/s`)
+    }
+
+    // Where the time goes: the same kind of batches through cumulative prefixes of the pipeline.
+    const sample = [...batches({ entities: c.entities, records: Math.min(c.records, 200_000), batchSize: c.batchSize, seed: 999, startTs: ts })]
+    const sampleRecords = sample.reduce((n, b) => n + b.records.length, 0)
+    const time = (fn: () => void): number => { const s = performance.now(); fn(); return (performance.now() - s) * 1000 / sampleRecords }
+    const parseUs = time(() => { for (const b of sample) { const input = plans.inputs.get(b.topic)!; for (const r of b.records) parseRecord(r, input, 'dc1', plans.dcs) } })
+    const loadUs = time(() => { for (const b of sample) { const input = plans.inputs.get(b.topic)!; for (const r of b.records) { const p = parseRecord(r, input, 'dc1', plans.dcs); if (p.kind === 'version') store.getEntity(input.plan.id, p.entity) } } })
+    const fullUs = time(() => { for (const b of sample) { engine.process(b); drain(store) } })
+    const stageUsPerRecord = { parse: parseUs, 'load state': loadUs - parseUs, 'merge + commit': fullUs - loadUs, total: fullUs }
+
+    const dbMiB = (store.pageCount() * 4096) / 2 ** 20
+    store.close()
+    const med = median(rates)
+    return {
+      ...c, fillSeconds, recordsPerSecond: rates, medianRecordsPerSecond: med, usPerRecord: 1e6 / med,
+      stageUsPerRecord, maxRssMiB: process.resourceUsage().maxRSS / 1024, dbMiB
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

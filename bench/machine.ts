@@ -1,0 +1,35 @@
+import { cpus, totalmem } from 'node:os'
+
+/** What every figure is reported with: the machine, the runtime, and the time of the run. */
+export function machine (): Record<string, string | number> {
+  const cpu = cpus()
+  return {
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date().toISOString()
+  }
+}
+
+export function median (xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** Nearest-rank percentile of a sorted array. */
+export function percentile (sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
+}
+
+export function table (rows: ReadonlyArray<Record<string, string | number>>): string {
+  if (rows.length === 0) return ''
+  const cols = Object.keys(rows[0]!)
+  const cell = (v: string | number | undefined): string => typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(2)) : String(v ?? '')
+  const widths = cols.map(c => Math.max(c.length, ...rows.map(r => cell(r[c]).length)))
+  const line = (vals: string[]): string => vals.map((v, i) => v.padStart(widths[i]!)).join('  ')
+  return [line(cols), line(widths.map(w => '-'.repeat(w))), ...rows.map(r => line(cols.map(c => cell(r[c]))))].join('\n')
+}
