@@ -11,6 +11,8 @@ const CLI = fileURLToPath(new URL('../src/cli/concord.ts', import.meta.url))
 /** A `concord run` child process, as a user runs it, for the demo and the integration tests. */
 export interface ConcordProcess {
   readonly dc: string
+  /** OS process id of the child (for /proc reads such as peak RSS); undefined only if it could not be spawned. */
+  readonly pid: number | undefined
   readonly port: number
   readonly log: string
   /** Metric samples by "name{labels}". */
@@ -43,6 +45,8 @@ export interface ConcordSpec {
   readonly port?: number
   /** Consumer group; deployments that share a group share partitions, so each scenario needs its own. */
   readonly groupId?: string
+  /** Return once /readyz answers 200 (default), or as soon as /healthz does. */
+  readonly waitReady?: boolean
 }
 
 export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> {
@@ -66,6 +70,7 @@ export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> 
   const url = `http://127.0.0.1:${port}`
   const proc: ConcordProcess = {
     dc: spec.dc,
+    pid: child.pid,
     port,
     log,
     async metrics () {
@@ -95,9 +100,19 @@ export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> 
     }
   }
   const deadline = Date.now() + 60_000
-  while (!(await proc.ready())) {
+  const healthy = async (): Promise<boolean> => {
+    try {
+      return (await fetch(`${url}/healthz`)).status === 200
+    } catch {
+      return false
+    }
+  }
+  while (!(await (spec.waitReady === false ? healthy() : proc.ready()))) {
     if (child.exitCode !== null) throw new Error(`concord ${spec.dc} exited with ${child.exitCode}; see ${log}`)
-    if (Date.now() > deadline) throw new Error(`concord ${spec.dc} not ready within 60 s; see ${log}`)
+    if (Date.now() > deadline) {
+      await proc.kill() // the caller gets no handle on a process that never became ready
+      throw new Error(`concord ${spec.dc} not ready within 60 s; see ${log}`)
+    }
     await sleep(200)
   }
   return proc
