@@ -21,8 +21,9 @@ export const defaults = Object.freeze({
     codec: 'msgpack',
     outputTopic: (name: string): string => `${name}.merged`,
     dlqTopic: (name: string): string => `${name}.dlq`,
-    /** bytes (1 MiB, Kafka's default message.max.bytes); larger values go to the dead-letter topic. */
-    maxValueBytes: 1_048_576
+    /** bytes; larger values go to the dead-letter topic. 1,000,000 leaves room for the key and headers
+     *  under Kafka's default 1 MiB record-batch limit, so merged and dead-letter records still fit. */
+    maxValueBytes: 1_000_000
   }),
   store: Object.freeze({
     /** Relative to the working directory; resolved to an absolute path. */

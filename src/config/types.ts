@@ -16,7 +16,7 @@ export interface TopicConfig {
   readonly codec: ValueCodec       // default 'msgpack'
   readonly outputTopic: string     // default `${name}.merged`
   readonly dlqTopic: string        // default `${name}.dlq`
-  readonly maxValueBytes: number   // default 1048576; integer >= 1
+  readonly maxValueBytes: number   // default 1000000; integer >= 1
 }
 
 export interface Config {

@@ -3,10 +3,14 @@ import type { Message, Producer } from 'kafkajs'
 import { KafkaError } from '../errors.ts'
 import { createClient, type ClientOptions } from './client.ts'
 import type { OutRecord } from './records.ts'
+import { DEFAULT_MAX_REQUEST_BYTES, requestChunks } from './request-chunks.ts'
 
 const { CompressionTypes, Partitioners } = kafkajs
 
-/** The project's producer port. `send` resolves once every record is acknowledged by all in-sync replicas. */
+/**
+ * The project's producer port. `send` resolves once every record is acknowledged by all in-sync replicas;
+ * records of one partition are written in the order given.
+ */
 export interface KafkaProducer {
   send (records: readonly OutRecord[]): Promise<void>
   close (): Promise<void>
@@ -15,6 +19,8 @@ export interface KafkaProducer {
 export interface ProducerOptions extends ClientOptions {
   /** 'none' (default), 'gzip', 'snappy', 'lz4' or 'zstd'. */
   readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+  /** Uncompressed bytes per produce request, at most (default 900,000: under Kafka's 1 MiB batch limit). */
+  readonly maxRequestBytes?: number
 }
 
 const compressionTypes = {
@@ -39,25 +45,28 @@ export async function connectProducer (options: ProducerOptions): Promise<KafkaP
     throw new KafkaError(`cannot connect producer to ${options.brokers.join(',')}`, { cause: err })
   }
   const compression = compressionTypes[options.compression ?? 'none']
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
   return {
     async send (records) {
-      if (records.length === 0) return
-      // kafkajs does no batching of its own: group by topic and send everything in one request.
-      const byTopic = new Map<string, Message[]>()
-      for (const r of records) {
-        let messages = byTopic.get(r.topic)
-        if (messages === undefined) byTopic.set(r.topic, messages = [])
-        const m: Message = { key: r.key, value: r.value }
-        if (r.partition !== undefined) m.partition = r.partition
-        if (r.headers !== undefined) m.headers = r.headers as Message['headers'] & object
-        messages.push(m)
+      // kafkajs does no batching of its own: group by topic and send as few requests as Kafka's size limit
+      // allows, one after the other (one request in flight keeps each partition's order).
+      for (const chunk of requestChunks(records, maxRequestBytes)) {
+        await producer.sendBatch({ acks: -1, compression, topicMessages: byTopic(chunk) })
       }
-      await producer.sendBatch({
-        acks: -1,
-        compression,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages }))
-      })
     },
     close: () => producer.disconnect()
   }
+}
+
+function byTopic (records: readonly OutRecord[]): Array<{ topic: string, messages: Message[] }> {
+  const topics = new Map<string, Message[]>()
+  for (const r of records) {
+    let messages = topics.get(r.topic)
+    if (messages === undefined) topics.set(r.topic, messages = [])
+    const m: Message = { key: r.key, value: r.value }
+    if (r.partition !== undefined) m.partition = r.partition
+    if (r.headers !== undefined) m.headers = r.headers as Message['headers'] & object
+    messages.push(m)
+  }
+  return [...topics].map(([topic, messages]) => ({ topic, messages }))
 }

@@ -52,7 +52,7 @@ test('a minimal configuration gets every default', () => {
       codec: 'msgpack',
       outputTopic: 'orders.merged',
       dlqTopic: 'orders.dlq',
-      maxValueBytes: 1048576
+      maxValueBytes: 1000000
     }],
     store: { dir: resolve('data/dc1'), synchronous: 'normal', cacheMb: 64 },
     http: { host: '127.0.0.1', port: 8080 },
