@@ -1,20 +1,30 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runEngineCase, type EngineCase, type EngineResult } from './engine.ts'
+import { runE2e } from './e2e.ts'
+import { runEngineCase, type EngineResult } from './engine.ts'
 import { machine, table } from './machine.ts'
+import { runTwoDc } from './two-dc.ts'
 
 /**
- * `npm run bench -- <suite> [options]`. Suites: `engine` (no Kafka). Each prints a table and writes JSON to
- * bench/results/. Options: --entities 10000,1000000,10000000  --records N  --runs N  --batch N
- * --synchronous normal|full  --smoke (tiny sizes, to keep the harness working in CI).
+ * `npm run bench -- [suite] [options]`. Suites: `engine` (no Kafka), `e2e` (dc1 of the lab), `two-dc` (the
+ * lab with MM2), `all` (the default: the three in turn). Each prints a table and writes JSON to
+ * bench/results/. See bench/README.md.
+ * engine: --entities 10000,1000000,10000000  --records N  --runs N  --batch N  --synchronous normal|full
+ * e2e: --records N  --entities N  --seconds S  --rate R;  two-dc: --rate R  --seconds S
+ * --smoke: tiny sizes, to keep the harness working in CI.
  */
 const args = process.argv.slice(2)
-const suite = args[0] ?? 'engine'
+const suite = args[0] === undefined || args[0].startsWith('--') ? 'all' : args[0]
 const opt = (name: string, fallback: string): string => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback
 }
 const smoke = args.includes('--smoke')
+const num = (name: string, fallback: string): number => {
+  const n = Number(opt(name, fallback))
+  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got "${opt(name, fallback)}"`)
+  return n
+}
 const log = (line: string): void => { console.log(line) }
 const resultsDir = join(import.meta.dirname, 'results')
 
@@ -26,13 +36,20 @@ function save (name: string, data: unknown): string {
 }
 
 async function engine (): Promise<void> {
-  const entities = opt('entities', smoke ? '1000' : '10000,1000000,10000000').split(',').map(Number)
-  const records = Number(opt('records', smoke ? '20000' : '1000000'))
-  const runs = Number(opt('runs', smoke ? '1' : '3'))
-  const batchSize = Number(opt('batch', '2000'))
-  const synchronous = opt('synchronous', 'normal') as 'normal' | 'full'
-  const cacheMb = Number(opt('cache-mb', '64'))
-  const variants = opt('variants', 'lww-header,lww-value-ts').split(',') as Array<EngineCase['variant']>
+  const entities = opt('entities', smoke ? '1000' : '10000,1000000,10000000').split(',').map(n => {
+    if (!(Number(n) > 0)) throw new Error(`--entities must be positive numbers separated by commas, got "${n}"`)
+    return Number(n)
+  })
+  const records = num('records', smoke ? '20000' : '1000000')
+  const runs = num('runs', smoke ? '1' : '3')
+  const batchSize = num('batch', '2000')
+  const cacheMb = num('cache-mb', '64')
+  const synchronous = opt('synchronous', 'normal')
+  if (synchronous !== 'normal' && synchronous !== 'full') throw new Error(`--synchronous must be normal or full, got "${synchronous}"`)
+  const variants = opt('variants', 'lww-header,lww-value-ts').split(',').map(v => {
+    if (v !== 'lww-header' && v !== 'lww-value-ts') throw new Error(`--variants must list lww-header and/or lww-value-ts, got "${v}"`)
+    return v
+  })
   const results: EngineResult[] = []
   for (const variant of variants) {
     for (const n of entities) {
@@ -57,9 +74,63 @@ async function engine (): Promise<void> {
   log(`\nsaved ${save('engine', { machine: m, results })}`)
 }
 
+const ms = (x: number): string => x.toFixed(1)
+
+async function e2e (): Promise<void> {
+  const options = {
+    records: num('records', smoke ? '20000' : '1000000'),
+    entities: num('entities', smoke ? '2000' : '100000'),
+    seconds: num('seconds', smoke ? '3' : '20'),
+    ...(args.includes('--rate') ? { rate: num('rate', '') } : {})
+  }
+  const r = await runE2e(options, log)
+  const m = machine()
+  console.log(`\ne2e on dc1 (single broker, ${r.partitions} partitions; ${options.records.toLocaleString('en-US')} records, ${options.entities.toLocaleString('en-US')} entities, ~${Math.round(r.meanValueBytes)}-byte msgpack values) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
+  console.log(table([
+    { measure: 'bare consumer (transport ceiling)', 'records/s': Math.round(r.bare.recordsPerSecond), 'vs bare': '1.00', 'peak RSS MiB': '' },
+    { measure: 'codec alone (msgpack decode+encode)', 'records/s': Math.round(r.codec.recordsPerSecond), 'vs bare': (r.codec.recordsPerSecond / r.bare.recordsPerSecond).toFixed(2), 'peak RSS MiB': '' },
+    { measure: 'concord (consume, merge, commit, emit)', 'records/s': Math.round(r.concord.recordsPerSecond), 'vs bare': r.concordOverBare.toFixed(2), 'peak RSS MiB': Math.round(r.concord.peakRssMiB) }
+  ]))
+  console.log('\nlatency, write -> merged record received (ms)')
+  console.log(table(r.latency.map(l => ({
+    phase: l.phase,
+    'target/s': l.targetRate === Infinity ? 'max' : l.targetRate,
+    'achieved/s': Math.round(l.achievedRate),
+    produced: l.produced,
+    received: l.count,
+    p50: ms(l.p50),
+    p99: ms(l.p99),
+    p999: ms(l.p999),
+    max: ms(l.max)
+  }))))
+  log(`concord peak RSS over the whole run ${Math.round(r.peakRssMiBAtEnd)} MiB`)
+  log(`\nsaved ${save('e2e', { machine: m, options, result: r })}`)
+}
+
+async function twoDc (): Promise<void> {
+  const options = { rate: num('rate', smoke ? '500' : '2000'), seconds: num('seconds', smoke ? '3' : '20') }
+  const r = await runTwoDc(options, log)
+  const m = machine()
+  const row = (path: string, s: { count?: number, p50: number, p99: number, p999: number, max?: number }): Record<string, string | number> =>
+    ({ path, count: s.count ?? '', p50: ms(s.p50), p99: ms(s.p99), p999: ms(s.p999), max: s.max === undefined ? '' : ms(s.max) })
+  console.log(`\ntwo-dc (lab: dc1, dc2, MirrorMaker 2, one concord per DC; writes in dc1 at ${Math.round(r.produced.rate).toLocaleString('en-US')} records/s for ${options.seconds} s) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
+  console.log('latency from the write in dc1 (ms)')
+  console.log(table([
+    row('(a) dc2 copy dc1.<topic> (MM2)', r.mirror),
+    row('(b) dc2 <topic>.merged', r.remoteMerged),
+    row('(b) - (a): concord in dc2', r.concordShare),
+    row('(b) - (a) per record', r.concordPerRecord),
+    row('(c) dc1 <topic>.merged (local)', r.localMerged)
+  ]))
+  log(`\nsaved ${save('two-dc', { machine: m, options, result: r })}`)
+}
+
 switch (suite) {
   case 'engine': await engine(); break
+  case 'e2e': await e2e(); break
+  case 'two-dc': await twoDc(); break
+  case 'all': await engine(); await e2e(); await twoDc(); break
   default:
-    console.error(`unknown suite "${suite}"; suites: engine`)
+    console.error(`unknown suite "${suite}"; suites: engine, e2e, two-dc, all (the default)`)
     process.exitCode = 2
 }

@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startConcord, sum, type ConcordProcess } from '../lab/concord-process.ts'
+import { up } from '../lab/lab.ts'
+import { labSettings } from '../lab/settings.ts'
+import { partitionOf, prng } from '../lab/workload.ts'
+import { decodeMsgpack, encodeMsgpack } from '../src/codec/msgpack.ts'
+import { connectAdmin } from '../src/kafka/admin.ts'
+import { connectConsumer, type KafkaConsumer } from '../src/kafka/consumer.ts'
+import { connectProducer, type KafkaProducer } from '../src/kafka/producer.ts'
+import { headerString, type OutRecord } from '../src/kafka/records.ts'
+import { percentile } from './machine.ts'
+
+/**
+ * End-to-end benchmark on one DC (the lab's dc1 broker, no MirrorMaker): N records pre-loaded as dc1's
+ * writes on `<topic>` and dc2's on `dc2.<topic>`, then read by a bare consumer (the transport ceiling), run
+ * through the codec alone, and processed by a `concord run` child process (sustained throughput and peak
+ * RSS). With concord caught up, records are written at a fixed rate and at full speed, and each merged
+ * record's latency (receive time - x-origin-ts) is taken on `<topic>.merged`.
+ */
+export interface E2eOptions {
+  readonly records: number
+  readonly entities: number
+  /** Duration of each latency phase. */
+  readonly seconds: number
+  /** Fixed rate of the first latency phase; default half of concord's measured throughput. */
+  readonly rate?: number
+  readonly seed?: number
+}
+
+export interface Throughput {
+  /** Records counted between the first observation of progress and the last record. */
+  readonly records: number
+  readonly seconds: number
+  readonly recordsPerSecond: number
+}
+
+export interface LatencyPhase extends LatencyStats {
+  readonly phase: 'fixed rate' | 'full speed'
+  readonly targetRate: number
+  readonly achievedRate: number
+  readonly produced: number
+}
+
+export interface E2eResult {
+  readonly topic: string
+  readonly partitions: number
+  readonly meanValueBytes: number
+  readonly preload: Throughput
+  readonly bare: Throughput
+  readonly codec: Throughput
+  readonly concord: Throughput & { readonly peakRssMiB: number }
+  readonly concordOverBare: number
+  readonly latency: LatencyPhase[]
+  /** concord's peak RSS over the whole run, latency phases included. */
+  readonly peakRssMiBAtEnd: number
+}
+
+type Log = (line: string) => void
+interface Mark { readonly t: number, readonly n: number }
+
+/**
+ * Records per send while pre-loading. kafkajs puts each topic-partition's share in one record batch, which
+ * the broker caps at message.max.bytes (1 MiB by default): 10,000 records over 2 topics x 3 partitions
+ * of ~300 bytes each stay well under it.
+ */
+const PRELOAD_CHUNK = 10_000
+const PAD = 'p'.repeat(96)
+const STATUSES = ['open', 'paid', 'shipped'] as const
+
+/** A ~200-byte msgpack value. */
+function valueOf (entity: string, dc: string, ts: number, seq: number): Buffer {
+  return encodeMsgpack({ id: entity, dc, ts, seq, status: STATUSES[seq % 3], amount: seq % 100_000, currency: 'EUR', customer: `c-${seq % 9973}`, items: 1 + seq % 5, pad: PAD })
+}
+
+/**
+ * The pre-loaded writes, in chunks: entities drawn uniformly from `entities`, each write by dc1 or dc2 at
+ * random (so versions of an entity conflict across DCs), timestamps increasing from `baseTs`, partitioned
+ * by entity id. Deterministic for a seed, so the codec baseline sees the same values.
+ */
+function * preloadChunks (o: E2eOptions, topic: string, partitions: number, baseTs: number): Generator<OutRecord[]> {
+  const rand = prng(o.seed ?? 7)
+  for (let first = 0; first < o.records; first += PRELOAD_CHUNK) {
+    const chunk: OutRecord[] = []
+    for (let i = first; i < Math.min(o.records, first + PRELOAD_CHUNK); i++) {
+      const entity = `order-${Math.floor(rand() * o.entities)}`
+      const dc = rand() < 0.5 ? 'dc1' : 'dc2'
+      const ts = baseTs + i
+      chunk.push({
+        topic: dc === 'dc1' ? topic : `dc2.${topic}`,
+        partition: partitionOf(entity, partitions),
+        key: `${entity}-${dc}`,
+        value: valueOf(entity, dc, ts, i),
+        headers: { 'x-origin-dc': dc, 'x-origin-ts': String(ts), 'x-event-id': `${ts.toString(16)}-${dc}-${i}` }
+      })
+    }
+    yield chunk
+  }
+}
+
+// Latency tools, shared with the two-DC suite.
+
+export interface LatencyStats {
+  readonly count: number
+  readonly p50: number
+  readonly p99: number
+  readonly p999: number
+  readonly max: number
+}
+
+export function latencyStats (samples: readonly number[]): LatencyStats {
+  const s = [...samples].sort((a, b) => a - b)
+  return { count: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), p999: percentile(s, 0.999), max: s.length > 0 ? s[s.length - 1]! : NaN }
+}
+
+/** A live write by dc1 to a new entity `<prefix>-<i>`, stamped with `now` (its x-origin-ts). */
+export function latencyRecord (topic: string, prefix: string, i: number, now: number, partitions: number): OutRecord {
+  const entity = `${prefix}-${i}`
+  return {
+    topic,
+    partition: partitionOf(entity, partitions),
+    key: `${entity}-dc1`,
+    value: valueOf(entity, 'dc1', now, i),
+    headers: { 'x-origin-dc': 'dc1', 'x-origin-ts': String(now), 'x-event-id': `${now.toString(16)}-${prefix}-${i}` }
+  }
+}
+
+/**
+ * Consumes `topics` in a fresh group (from `startOffset`, default the beginning) and calls `onRecord` with
+ * each record's key and its latency: the wall-clock time its batch was received minus its x-origin-ts, ms.
+ */
+export async function startProbe (
+  bootstrap: string,
+  topics: readonly string[],
+  onRecord: (key: string, latencyMs: number) => void,
+  startOffset: (topic: string, partition: number) => string | undefined = () => undefined
+): Promise<KafkaConsumer> {
+  const consumer = await connectConsumer({ brokers: [bootstrap], clientId: 'concord-bench', groupId: `bench-probe-${randomUUID()}` })
+  try {
+    await consumer.run({
+      topics,
+      startOffset,
+      onBatch: async batch => {
+        const now = Date.now()
+        for (const r of batch.records) {
+          const ts = headerString(r.headers, 'x-origin-ts')
+          if (r.key !== null && ts !== undefined) onRecord(r.key.toString('utf8'), now - Number.parseInt(ts, 10))
+        }
+      }
+    })
+  } catch (err) {
+    await consumer.stop()
+    throw err
+  }
+  return consumer
+}
+
+/** Sends every 5 ms what is due at a fixed rate; at full speed, back-to-back sends of this many records. */
+const TICK_MS = 5
+const FULL_SPEED_CHUNK = 1_000
+const MAX_CHUNK = 5_000
+
+export interface Paced { readonly produced: number, readonly seconds: number, readonly rate: number }
+
+/**
+ * Produces `make(i, now)` for i = 0, 1, ... during `seconds`: at `rate` records/s, each tick sending the
+ * records due by then, or with `rate` Infinity as fast as the broker acknowledges. `now` is the wall-clock
+ * time the chunk is built, the records' write time. One send in flight, acks from all in-sync replicas.
+ */
+export async function producePaced (producer: KafkaProducer, make: (i: number, now: number) => OutRecord, rate: number, seconds: number): Promise<Paced> {
+  const start = performance.now()
+  const end = start + seconds * 1000
+  let sent = 0
+  for (let now = start; now < end; now = performance.now()) {
+    const due = rate === Infinity ? sent + FULL_SPEED_CHUNK : Math.floor((now - start) * rate / 1000)
+    const n = Math.min(due - sent, MAX_CHUNK)
+    if (n > 0) {
+      const ts = Date.now()
+      const chunk: OutRecord[] = []
+      for (let k = 0; k < n; k++) chunk.push(make(sent + k, ts))
+      await producer.send(chunk)
+      sent += n
+    }
+    if (rate !== Infinity) await sleep(TICK_MS - (performance.now() - start) % TICK_MS)
+  }
+  const elapsed = (performance.now() - start) / 1000
+  return { produced: sent, seconds: elapsed, rate: sent / elapsed }
+}
+
+/** Waits until `count()` reaches `expected`, or gives up (without throwing) once it has not grown for `idleMs`. */
+export async function waitForCount (count: () => number, expected: number, idleMs: number): Promise<void> {
+  let last = count()
+  let since = performance.now()
+  while (count() < expected) {
+    const c = count()
+    if (c !== last) {
+      last = c
+      since = performance.now()
+    } else if (performance.now() - since > idleMs) {
+      return
+    }
+    await sleep(50)
+  }
+}
+
+/** Peak resident set size (VmHWM) of a process, MiB; NaN when it cannot be read. */
+export function peakRssMiB (pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m === null ? NaN : Number(m[1]) / 1024
+  } catch {
+    return NaN
+  }
+}
+
+/** The error for a pipeline that stopped making progress, with what concord says about its output. */
+export async function stalled (what: string, procs: readonly ConcordProcess[]): Promise<Error> {
+  const pending = await Promise.all(procs.map(p => p.metrics().then(m => sum(m, 'concord_outbox_pending'), () => NaN)))
+  return new Error(`${what}, none for 15 s: stalled (concord_outbox_pending ${procs.map((p, i) => `${p.dc} ${pending[i]}`).join(', ')}; see ${procs.map(p => p.log).join(', ')})`)
+}
+
+/** SIGTERM each concord child and wait for it; one that has not exited after 30 s is killed. */
+export async function stopAll (procs: readonly ConcordProcess[]): Promise<void> {
+  await Promise.all(procs.map(async p => {
+    const timeout = new AbortController()
+    const late = sleep(30_000, 'late' as const, { signal: timeout.signal }).catch(() => 'stopped' as const)
+    const outcome = await Promise.race([p.stop().then(() => 'stopped' as const), late])
+    timeout.abort()
+    if (outcome === 'late') await p.kill()
+  }))
+}
+
+function throughput (first: Mark | undefined, last: Mark): Throughput {
+  const records = last.n - (first?.n ?? 0)
+  const seconds = first === undefined ? 0 : (last.t - first.t) / 1000
+  return { records, seconds, recordsPerSecond: seconds > 0 ? records / seconds : NaN }
+}
+
+async function preload (producer: KafkaProducer, chunks: Iterable<OutRecord[]>): Promise<Throughput & { meanValueBytes: number }> {
+  const start = performance.now()
+  let n = 0
+  let bytes = 0
+  for (const chunk of chunks) {
+    await producer.send(chunk)
+    n += chunk.length
+    for (const r of chunk) bytes += (r.value as Buffer).length
+  }
+  return { ...throughput({ t: start, n: 0 }, { t: performance.now(), n }), meanValueBytes: bytes / n }
+}
+
+/** msgpack decode + encode of every pre-loaded value, in this process; only the codec calls are timed. */
+function codecBaseline (chunks: Iterable<OutRecord[]>): Throughput {
+  let ms = 0
+  let n = 0
+  for (const chunk of chunks) {
+    const values = chunk.map(r => r.value as Buffer)
+    const start = performance.now()
+    for (const v of values) encodeMsgpack(decodeMsgpack(v))
+    ms += performance.now() - start
+    n += values.length
+  }
+  return { records: n, seconds: ms / 1000, recordsPerSecond: n / (ms / 1000) }
+}
+
+/**
+ * A consumer of the project's port in a fresh group, counting records and doing nothing else, from the
+ * first batch to the batch that brings the count to `total` (the first batch's records are not counted).
+ */
+async function bareConsumer (bootstrap: string, topics: readonly string[], total: number): Promise<Throughput> {
+  let count = 0
+  let first: Mark | undefined
+  let last: Mark | undefined
+  const consumer = await connectConsumer({ brokers: [bootstrap], clientId: 'concord-bench', groupId: `bench-bare-${randomUUID()}` })
+  try {
+    await consumer.run({
+      topics,
+      startOffset: () => undefined,
+      onBatch: async batch => {
+        count += batch.records.length
+        const mark = { t: performance.now(), n: count }
+        first ??= mark
+        if (count >= total) last ??= mark
+      }
+    })
+    await waitForCount(() => last === undefined ? count : total, total, 60_000)
+    if (last === undefined) throw new Error(`bare consumer stalled at ${count} of ${total} records`)
+    return throughput(first, last)
+  } finally {
+    await consumer.stop()
+  }
+}
+
+/**
+ * Polls concord_records_total every 100 ms until it reaches `total`: records/s from the first poll that
+ * shows progress to the first poll at `total`, counting only the records consumed in between.
+ */
+async function concordThroughput (proc: ConcordProcess, total: number): Promise<Throughput> {
+  let first: Mark | undefined
+  let prev: Mark = { t: performance.now(), n: -1 }
+  for (;;) {
+    const n = sum(await proc.metrics(), 'concord_records_total{')
+    const t = performance.now()
+    if (first === undefined && n > 0) first = { t, n }
+    if (n >= total) return throughput(first, { t, n })
+    if (n !== prev.n) prev = { t, n }
+    else if (t - prev.t > 60_000) throw new Error(`concord stalled at ${n} of ${total} records; see ${proc.log}`)
+    await sleep(Math.max(0, 100 - (performance.now() - t)))
+  }
+}
+
+export async function runE2e (o: E2eOptions, log: Log): Promise<E2eResult> {
+  const settings = labSettings()
+  await up(settings, line => log(`lab: ${line}`))
+  const { bootstrap } = settings.dcs[0]
+  const partitions = settings.partitions
+  const id = Date.now().toString(36)
+  // The "-internal" suffix matches the lab MM2's topics.exclude, so MM2 does not copy the pre-load to dc2
+  // while concord is being measured.
+  const topic = `bench-${id}-internal`
+  const inputs = [topic, `dc2.${topic}`]
+  const output = `${topic}.merged`
+  const work = join(settings.root, '.cache', 'bench', `e2e-${id}`)
+  const baseTs = Date.now() - 30 * 86_400_000 // the pre-load is older than anything written live
+  const stops: Array<() => Promise<unknown>> = []
+  let ok = false
+  try {
+    const admin = await connectAdmin({ brokers: [bootstrap], clientId: 'concord-bench' })
+    stops.push(() => admin.close())
+    await admin.createTopics(inputs.map(t => ({ topic: t, partitions })))
+    const producer = await connectProducer({ brokers: [bootstrap], clientId: 'concord-bench' })
+    stops.push(() => producer.close())
+
+    log(`pre-loading ${o.records.toLocaleString('en-US')} records (${o.entities.toLocaleString('en-US')} entities) into ${inputs.join(' and ')} on dc1`)
+    const pre = await preload(producer, preloadChunks(o, topic, partitions, baseTs))
+    log(`  ${Math.round(pre.recordsPerSecond).toLocaleString('en-US')} records/s produced, mean value ${pre.meanValueBytes.toFixed(0)} bytes`)
+
+    const codec = codecBaseline(preloadChunks(o, topic, partitions, baseTs))
+    log(`codec alone: ${Math.round(codec.recordsPerSecond).toLocaleString('en-US')} records/s (msgpack decode + encode)`)
+
+    const bare = await bareConsumer(bootstrap, inputs, o.records)
+    log(`bare consumer: ${Math.round(bare.recordsPerSecond).toLocaleString('en-US')} records/s`)
+
+    const proc = await startConcord({ dc: 'dc1', peers: ['dc2'], brokers: bootstrap, topics: [{ name: topic, policy: 'lww' }], dir: work, groupId: `bench-e2e-${id}` })
+    stops.push(() => stopAll([proc]))
+    log(`concord started (pid ${proc.pid}, log ${proc.log})`)
+    const run = await concordThroughput(proc, o.records)
+    const concord = { ...run, peakRssMiB: peakRssMiB(proc.pid) }
+    log(`concord: ${Math.round(concord.recordsPerSecond).toLocaleString('en-US')} records/s, peak RSS ${concord.peakRssMiB.toFixed(0)} MiB`)
+
+    // Latency: new entities (each record changes the merged state and is emitted), read from the merged
+    // topic's end as it was once the pre-load was consumed; the pre-load's own output is filtered out by key.
+    const start = await admin.highWatermarks(output)
+    const samples = new Map<string, number[]>([['warm', []]])
+    const probe: KafkaConsumer = await startProbe(bootstrap, [output], (key, ms) => {
+      samples.get(key.slice(0, key.indexOf('-')))?.push(ms)
+    }, (_, partition) => start.get(partition)?.toString())
+    stops.push(() => probe.stop())
+    await producer.send([latencyRecord(topic, 'warm', 0, Date.now(), partitions)])
+    await waitForCount(() => samples.get('warm')!.length, 1, 60_000)
+    if (samples.get('warm')!.length === 0) throw new Error(`no merged output seen on ${output} within 60 s; see ${proc.log}`)
+
+    const fixed = o.rate ?? (Number.isFinite(concord.recordsPerSecond) ? Math.max(1, Math.round(concord.recordsPerSecond / 2)) : 1_000)
+    const latency: LatencyPhase[] = []
+    for (const [phase, rate] of [['fixed rate', fixed], ['full speed', Infinity]] as const) {
+      const prefix = phase === 'fixed rate' ? 'fixed' : 'full'
+      const got: number[] = []
+      samples.set(prefix, got)
+      log(`latency, ${phase}${rate === Infinity ? '' : ` ${rate.toLocaleString('en-US')} records/s`}, ${o.seconds} s`)
+      const paced = await producePaced(producer, (i, now) => latencyRecord(topic, prefix, i, now, partitions), rate, o.seconds)
+      await waitForCount(() => got.length, paced.produced, 15_000)
+      if (got.length < paced.produced) throw await stalled(`${phase}: ${got.length} of ${paced.produced} merged records seen`, [proc])
+      latency.push({ phase, targetRate: rate, achievedRate: paced.rate, produced: paced.produced, ...latencyStats(got) })
+      log(`  produced ${paced.produced.toLocaleString('en-US')} at ${Math.round(paced.rate).toLocaleString('en-US')} records/s, ${got.length.toLocaleString('en-US')} merged records seen`)
+    }
+    const result: E2eResult = {
+      topic,
+      partitions,
+      meanValueBytes: pre.meanValueBytes,
+      preload: { records: pre.records, seconds: pre.seconds, recordsPerSecond: pre.recordsPerSecond },
+      bare,
+      codec,
+      concord,
+      concordOverBare: concord.recordsPerSecond / bare.recordsPerSecond,
+      latency,
+      peakRssMiBAtEnd: peakRssMiB(proc.pid)
+    }
+    ok = true
+    return result
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => { log(`cleanup: ${String(err)}`) })
+    if (ok) rmSync(work, { recursive: true, force: true })
+    else log(`concord state and log kept in ${work}`)
+  }
+}
