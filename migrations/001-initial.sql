@@ -31,14 +31,12 @@ CREATE TABLE offsets (
   PRIMARY KEY (topic, partition)
 ) WITHOUT ROWID;
 
--- Records to produce (merged changes and dead letters), written in the same transaction as the state and
--- deleted once Kafka acknowledged them: a crash between commit and produce delays output, never loses it.
--- Sent in seq order, so a repeat after a crash never leaves a stale value last.
+-- Records to produce (merged changes and dead letters), one row per committed batch (its records encoded by
+-- src/store/outbox-codec.ts), written in the same transaction as the state and deleted once Kafka
+-- acknowledged them: a crash between commit and produce delays output, never loses it. Sent in seq order,
+-- so a repeat after a crash never leaves a stale value last.
 CREATE TABLE outbox (
-  seq       INTEGER PRIMARY KEY,
-  topic     TEXT    NOT NULL,
-  partition INTEGER NOT NULL,
-  key       BLOB,
-  value     BLOB,
-  headers   BLOB    NOT NULL
+  seq     INTEGER PRIMARY KEY,
+  count   INTEGER NOT NULL,
+  records BLOB    NOT NULL
 );

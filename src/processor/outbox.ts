@@ -13,7 +13,8 @@ export class OutboxFlusher {
   readonly #chunk: number
   #running: Promise<number> = Promise.resolve(0)
 
-  constructor (store: StateStore, producer: KafkaProducer, chunk = 10_000) {
+  /** `chunk`: committed batches sent per produce call (the producer splits a call under Kafka's size limit). */
+  constructor (store: StateStore, producer: KafkaProducer, chunk = 8) {
     this.#store = store
     this.#producer = producer
     this.#chunk = chunk
@@ -29,10 +30,11 @@ export class OutboxFlusher {
   async #drain (): Promise<number> {
     let sent = 0
     for (;;) {
-      const records = this.#store.pending(0, this.#chunk)
-      if (records.length === 0) return sent
+      const batches = this.#store.pending(0, this.#chunk)
+      if (batches.length === 0) return sent
+      const records = batches.flatMap(b => b.records)
       await this.#producer.send(records)
-      this.#store.acknowledge(records[records.length - 1]!.seq)
+      this.#store.acknowledge(batches[batches.length - 1]!.seq)
       sent += records.length
     }
   }

@@ -27,7 +27,7 @@ export function encodeHeaders (headers: RecordHeaders): Buffer {
   return out
 }
 
-/** Decodes into own properties only (a header may be called `__proto__` or `constructor`). */
+/** Decodes into own properties only (a header may be called `__proto__` or `constructor`); values are views into `blob`. */
 export function decodeHeaders (blob: Buffer): Record<string, Buffer | null | Array<Buffer | null>> {
   const out = new Map<string, Buffer | null | Array<Buffer | null>>()
   const count = blob.readUInt32BE(0)
@@ -38,7 +38,7 @@ export function decodeHeaders (blob: Buffer): Record<string, Buffer | null | Arr
     const vLen = blob.readInt32BE(at); at += 4
     let v: Buffer | null = null
     if (vLen >= 0) {
-      v = Buffer.from(blob.subarray(at, at + vLen)); at += vLen
+      v = blob.subarray(at, at + vLen); at += vLen
     }
     const prev = out.get(k)
     out.set(k, prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v])

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3'
 import type { RecordHeaders } from '../kafka/records.ts'
 import type { Stamp } from '../model/stamp.ts'
 import type { Version } from '../model/version.ts'
-import { decodeHeaders, encodeHeaders } from './headers-codec.ts'
+import { decodeOutbox, encodeOutbox } from './outbox-codec.ts'
 import { decodeSiblings, encodeSiblings } from './siblings-codec.ts'
 
 /** What the store holds for one entity; the merged version is derived from the siblings by the topic's policy. */
@@ -26,8 +26,10 @@ export interface OutboxRecord {
   readonly headers: RecordHeaders
 }
 
-export interface PendingRecord extends OutboxRecord {
+/** The output of one committed batch, not acknowledged by Kafka yet. */
+export interface PendingOutput {
   readonly seq: number
+  readonly records: readonly OutboxRecord[]
 }
 
 export interface OffsetWrite {
@@ -54,7 +56,7 @@ export class StateStore {
   readonly #putEntity: Statement
   readonly #putOffset: Statement
   readonly #putOutbox: Statement
-  readonly #readOutbox: Statement<[number, number], { seq: number, topic: string, partition: number, key: Buffer | null, value: Buffer | null, headers: Buffer }>
+  readonly #readOutbox: Statement<[number, number], { seq: number, records: Buffer }>
   readonly #deleteOutbox: Statement<[number]>
   readonly #commit: (batch: BatchCommit) => void
   readonly #atomically: (fn: () => unknown) => unknown
@@ -69,8 +71,8 @@ export class StateStore {
         merged_event_id = excluded.merged_event_id, deleted = excluded.deleted`)
     this.#putOffset = db.prepare(`INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?)
       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`)
-    this.#putOutbox = db.prepare('INSERT INTO outbox (topic, partition, key, value, headers) VALUES (?, ?, ?, ?, ?)')
-    this.#readOutbox = db.prepare('SELECT seq, topic, partition, key, value, headers FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
+    this.#putOutbox = db.prepare('INSERT INTO outbox (count, records) VALUES (?, ?)')
+    this.#readOutbox = db.prepare('SELECT seq, records FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
     this.#deleteOutbox = db.prepare('DELETE FROM outbox WHERE seq <= ?')
     this.#atomically = db.transaction((fn: () => unknown) => fn())
     this.#commit = db.transaction((batch: BatchCommit) => {
@@ -80,7 +82,7 @@ export class StateStore {
         const w = e.merged.stamp
         this.#putEntity.run(e.topicId, e.entity, e.partition, encodeSiblings(e.siblings), w.dc, w.ts, w.counter, w.eventId, e.merged.value === null ? 1 : 0)
       }
-      for (const o of batch.outbox) this.#putOutbox.run(o.topic, o.partition, o.key, o.value, encodeHeaders(o.headers))
+      if (batch.outbox.length > 0) this.#putOutbox.run(batch.outbox.length, encodeOutbox(batch.outbox))
       for (const o of batch.offsets) this.#putOffset.run(o.topic, o.partition, o.nextOffset)
     })
   }
@@ -116,19 +118,17 @@ export class StateStore {
     return new Map(rows.map(r => [`${r.topic}:${r.partition}`, r.next_offset]))
   }
 
-  /** Outbox records after `afterSeq`, oldest first. */
-  pending (afterSeq: number, limit: number): PendingRecord[] {
-    return this.#readOutbox.all(afterSeq, limit).map(r => ({
-      seq: r.seq, topic: r.topic, partition: r.partition, key: r.key, value: r.value, headers: decodeHeaders(r.headers)
-    }))
+  /** The output of up to `limit` committed batches after `afterSeq`, oldest first. */
+  pending (afterSeq: number, limit: number): PendingOutput[] {
+    return this.#readOutbox.all(afterSeq, limit).map(r => ({ seq: r.seq, records: decodeOutbox(r.records) }))
   }
 
   /** Number of outbox records not acknowledged yet. */
   pendingCount (): number {
-    return (this.#db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n
+    return (this.#db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox').get() as { n: number }).n
   }
 
-  /** Forgets outbox records up to and including `seq`, once Kafka acknowledged them. */
+  /** Forgets the output of the batches up to and including `seq`, once Kafka acknowledged it. */
   acknowledge (seq: number): void {
     this.#deleteOutbox.run(seq)
   }

@@ -83,9 +83,9 @@ const text = (v: string | Buffer): string => typeof v === 'string' ? v : v.toStr
 
 /** The outbox in seq order, keys and header values as UTF-8 strings. */
 function outbox (r: Rig): Out[] {
-  const records = r.store.pending(0, 100_000)
-  for (let i = 1; i < records.length; i++) assert.ok(records[i]!.seq > records[i - 1]!.seq, 'outbox out of seq order')
-  return records.map(o => ({
+  const batches = r.store.pending(0, 100_000)
+  for (let i = 1; i < batches.length; i++) assert.ok(batches[i]!.seq > batches[i - 1]!.seq, 'outbox out of seq order')
+  return batches.flatMap(b => b.records).map(o => ({
     topic: o.topic,
     partition: o.partition,
     key: o.key === null ? null : o.key.toString('utf8'),
@@ -298,7 +298,7 @@ describe('Engine: the wire contract', () => {
       })
     })
     // The one binary header survives byte for byte.
-    const forged = r.store.pending(0, 1000).find(o => o.topic === 'orders.dlq' && o.key?.toString() === 'order-dc2')
+    const forged = r.store.pending(0, 1000).flatMap(b => b.records).find(o => o.topic === 'orders.dlq' && o.key?.toString() === 'order-dc2')
     assert.deepEqual(forged?.headers.trace, Buffer.from([0xfe, 0x01]))
   })
 

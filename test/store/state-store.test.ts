@@ -12,6 +12,7 @@ import { StoreError } from '../../src/errors.ts'
 import type { HeaderValue, RecordHeaders } from '../../src/kafka/records.ts'
 import type { Version } from '../../src/model/version.ts'
 import { decodeHeaders, encodeHeaders } from '../../src/store/headers-codec.ts'
+import { decodeOutbox, encodeOutbox } from '../../src/store/outbox-codec.ts'
 import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.ts'
 import { openDatabase } from '../../src/store/open.ts'
 import { decodeSiblings, encodeSiblings } from '../../src/store/siblings-codec.ts'
@@ -203,6 +204,27 @@ describe('headers codec', () => {
   })
 })
 
+describe('outbox codec', () => {
+  const recordArb = fc.record({
+    topic: fc.string({ minLength: 1, maxLength: 249 }),
+    partition: fc.nat({ max: 0xffffffff }),
+    key: fc.option(bufferArb),
+    value: fc.option(bufferArb),
+    headers: headersArb
+  })
+
+  test('decodes what it encodes: every record of a batch in order, null keys and values kept null', () => {
+    fc.assert(fc.property(fc.array(recordArb, { maxLength: 6 }), records => {
+      assert.deepEqual(decodeOutbox(encodeOutbox(records)), records.map(r => ({ ...r, headers: expectedHeaders(r.headers) })))
+    }), { numRuns: 300 })
+  })
+
+  test('refuses a blob with bytes after its records', () => {
+    const blob = encodeOutbox([{ topic: 't', partition: 0, key: null, value: null, headers: {} }])
+    assert.throws(() => decodeOutbox(Buffer.concat([blob, Buffer.from([0])])), /1 bytes after its 1 records/)
+  })
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // The store.
 
@@ -279,36 +301,39 @@ describe('StateStore', () => {
       store.commit(good)
       const after = store.offsets()
       for (const o of good.offsets) assert.equal(after.get(`${o.topic}:${o.partition}`), o.nextOffset)
-      assert.equal(store.pending(0, 1000).length, 1 + good.outbox.length)
+      assert.equal(store.pendingCount(), 1 + good.outbox.length)
       for (const e of p.entities) assert.equal(store.getEntity(id, e)?.siblings[0]?.value?.toString(), `new-${e}`)
       store.close()
     }), { numRuns: 100 })
   })
 
-  test('pending returns outbox records oldest first by seq, in pages after a seq, and acknowledge forgets up to a seq', () => {
+  test('pending returns each batch\'s output whole, oldest first, in pages after a seq, and acknowledge forgets up to a seq', () => {
     const store = new StateStore(memory())
     const batches = [[1, 2], [3], [], [4, 5, 6]]
     for (const b of batches) store.commit({ entities: [], outbox: b.map(n => outRecord(`t${n % 2}`, n, n === 5 ? null : `v${n}`)), offsets: [] })
     const all = store.pending(0, 100)
-    assert.deepEqual(all.map(r => r.headers.n?.toString()), ['1', '2', '3', '4', '5', '6'])
+    assert.deepEqual(all.map(p => p.records.map(r => r.headers.n?.toString())), [['1', '2'], ['3'], ['4', '5', '6']], 'a batch without output has no row')
+    assert.equal(store.pendingCount(), 6)
     for (let i = 1; i < all.length; i++) assert.ok(all[i]!.seq > all[i - 1]!.seq)
-    const { seq: _seq, ...fourth } = all[3]!
-    assert.deepEqual(fourth, { ...outRecord('t0', 4), headers: { n: Buffer.from('4'), bin: Buffer.from([4, 0]) } })
-    assert.equal(all[4]!.value, null)
+    assert.deepEqual(all[2]!.records[0], { ...outRecord('t0', 4), headers: { n: Buffer.from('4'), bin: Buffer.from([4, 0]) } })
+    assert.equal(all[2]!.records[1]!.value, null)
+    assert.equal(all[2]!.records[0]!.key, null)
 
-    assert.deepEqual(store.pending(all[1]!.seq, 2), all.slice(2, 4))
-    assert.deepEqual(store.pending(all[5]!.seq, 10), [])
+    assert.deepEqual(store.pending(all[0]!.seq, 1), all.slice(1, 2))
+    assert.deepEqual(store.pending(all[2]!.seq, 10), [])
 
-    store.acknowledge(all[1]!.seq)
-    assert.deepEqual(store.pending(0, 100), all.slice(2))
-    store.acknowledge(all[1]!.seq)
-    assert.deepEqual(store.pending(0, 100), all.slice(2), 'acknowledging again changes nothing')
+    store.acknowledge(all[0]!.seq)
+    assert.deepEqual(store.pending(0, 100), all.slice(1))
+    store.acknowledge(all[0]!.seq)
+    assert.deepEqual(store.pending(0, 100), all.slice(1), 'acknowledging again changes nothing')
+    assert.equal(store.pendingCount(), 4)
     store.commit({ entities: [], outbox: [outRecord('t1', 7)], offsets: [] })
     const later = store.pending(0, 100)
-    assert.deepEqual(later.slice(0, 4), all.slice(2))
-    assert.ok(later[4]!.seq > all[5]!.seq, 'a record committed while others wait comes after them')
-    store.acknowledge(later[4]!.seq)
+    assert.deepEqual(later.slice(0, 2), all.slice(1))
+    assert.ok(later[2]!.seq > all[2]!.seq, 'output committed while other output waits comes after it')
+    store.acknowledge(later[2]!.seq)
     assert.deepEqual(store.pending(0, 100), [])
+    assert.equal(store.pendingCount(), 0)
     store.close()
   })
 
