@@ -64,7 +64,10 @@ export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> 
   }))
   const log = join(spec.dir, 'concord.log')
   const fd = openSync(log, 'a')
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', CLI, 'run', '--config', configFile], { stdio: ['ignore', fd, fd] })
+  // CONCORD_CHILD_NODE_ARGS adds Node flags to the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
+  // it in a benchmark (Node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env.CONCORD_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(a => a !== '')
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', ...nodeArgs, CLI, 'run', '--config', configFile], { stdio: ['ignore', fd, fd] })
   closeSync(fd)
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const url = `http://127.0.0.1:${port}`

@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs'
+import kafkajs from './kafkajs.ts'
 import type { Kafka } from 'kafkajs'
 import { registerCodecs } from './compression.ts'
 

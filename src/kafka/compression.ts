@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs'
+import kafkajs from './kafkajs.ts'
 import * as lz4 from './codecs/lz4.ts'
 import * as snappy from './codecs/snappy.ts'
 import * as zstd from './codecs/zstd.ts'

@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs'
+import kafkajs from './kafkajs.ts'
 import type { Message, Producer } from 'kafkajs'
 import { KafkaError } from '../errors.ts'
 import { createClient, type ClientOptions } from './client.ts'
