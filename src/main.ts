@@ -36,7 +36,7 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     plans,
     engine: new Engine(store, plans),
     store,
-    outbox: new OutboxFlusher(store, producer),
+    outbox: new OutboxFlusher(store, producer, records => metrics.countEmitted(records)),
     admin,
     newConsumer: () => connectConsumer({ ...client, groupId: config.kafka.groupId }),
     metrics,

@@ -1,5 +1,5 @@
 import type { KafkaProducer } from '../kafka/producer.ts'
-import type { StateStore } from '../store/state-store.ts'
+import type { OutboxRecord, StateStore } from '../store/state-store.ts'
 
 /**
  * Sends committed outbox records to Kafka in seq order and forgets them once acknowledged. One flush at a
@@ -11,12 +11,15 @@ export class OutboxFlusher {
   readonly #store: StateStore
   readonly #producer: KafkaProducer
   readonly #chunk: number
+  readonly #onSent: (records: readonly OutboxRecord[]) => void
   #running: Promise<number> = Promise.resolve(0)
 
   /** `chunk`: committed batches sent per produce call (the producer splits a call under Kafka's size limit). */
-  constructor (store: StateStore, producer: KafkaProducer, chunk = 8) {
+  /** `onSent` sees each run of records once Kafka acknowledged it. */
+  constructor (store: StateStore, producer: KafkaProducer, onSent: (records: readonly OutboxRecord[]) => void = () => {}, chunk = 8) {
     this.#store = store
     this.#producer = producer
+    this.#onSent = onSent
     this.#chunk = chunk
   }
 
@@ -35,6 +38,7 @@ export class OutboxFlusher {
       const records = batches.flatMap(b => b.records)
       await this.#producer.send(records)
       this.#store.acknowledge(batches[batches.length - 1]!.seq)
+      this.#onSent(records)
       sent += records.length
     }
   }

@@ -24,9 +24,16 @@ export interface ProcessorDeps {
 }
 
 /**
+ * Committed output not yet acknowledged by Kafka, in records, above which consumption waits for the producer.
+ * Below it, a batch's output is produced while the next batches are consumed and committed.
+ */
+export const MAX_UNSENT_RECORDS = 20_000
+
+/**
  * Runs the engine on Kafka: consumes every input topic that exists (waiting for the others and picking them
- * up when they appear), commits each batch's state, offsets and output in one transaction, then produces the
- * output. Positions come from the store, so a restart resumes exactly after the last committed batch.
+ * up when they appear), commits each batch's state, offsets and output in one transaction, and produces the
+ * output in the background, in commit order. Positions come from the store, so a restart resumes exactly
+ * after the last committed batch, and output committed before a crash is produced on start.
  */
 export class Processor {
   readonly #d: ProcessorDeps
@@ -37,6 +44,9 @@ export class Processor {
   #stopping = false
   #discovery: Promise<void> | undefined
   #ready = false
+  /** The background flush, while one runs; `#dirty` asks it for one more round. */
+  #flushing: Promise<void> | undefined
+  #dirty = false
 
   constructor (deps: ProcessorDeps) {
     this.#d = deps
@@ -59,6 +69,7 @@ export class Processor {
     this.#d.metrics.ready.set(0)
     await this.#consumer?.stop()
     await this.#discovery
+    await this.#flushing?.catch(() => {})
     await this.#d.outbox.flush()
   }
 
@@ -134,23 +145,39 @@ export class Processor {
     if (result.deadLetters > 0) {
       log.warn({ topic: batch.topic, partition: batch.partition, records: result.deadLetters }, 'records sent to the dead-letter topic')
     }
-    if (result.emitted + result.deadLetters > 0) {
-      const sent = await this.#flushUntilSent()
-      metrics.emitted.labels({ topic: batch.topic }).inc(sent)
-    }
     end()
+    if (result.emitted + result.deadLetters > 0) {
+      const flushing = this.#flush()
+      // While Kafka refuses output, consumption stops once the unsent output reaches the bound, rather than
+      // piling up. While stopping, the error reaches stop() through its own flush.
+      if (this.#d.store.pendingCount() >= MAX_UNSENT_RECORDS) await flushing
+      else flushing.catch(() => {})
+    }
   }
 
-  /**
-   * The batch is committed, so its output must go out before the next batch: retry while Kafka refuses
-   * (a broker outage stalls consumption rather than piling up unsent output).
-   */
-  async #flushUntilSent (): Promise<number> {
+  /** Starts the background flush, or asks the running one for another round; resolves when it ends. */
+  #flush (): Promise<void> {
+    this.#dirty = true
+    this.#flushing ??= (async () => {
+      try {
+        while (this.#dirty) {
+          this.#dirty = false
+          await this.#flushUntilSent()
+        }
+      } finally {
+        this.#flushing = undefined
+      }
+    })()
+    return this.#flushing
+  }
+
+  /** Committed output must go out: retry while Kafka refuses it. */
+  async #flushUntilSent (): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const sent = await this.#d.outbox.flush()
-        this.#d.metrics.outboxPending.set(0)
-        return sent
+        await this.#d.outbox.flush()
+        this.#d.metrics.outboxPending.set(this.#d.store.pendingCount())
+        return
       } catch (err) {
         this.#d.metrics.outboxPending.set(this.#d.store.pendingCount())
         if (this.#stopping) throw err
