@@ -14,8 +14,10 @@ export class OutboxFlusher {
   readonly #onSent: (records: readonly OutboxRecord[]) => void
   #running: Promise<number> = Promise.resolve(0)
 
-  /** `chunk`: committed batches sent per produce call (the producer splits a call under Kafka's size limit). */
-  /** `onSent` sees each run of records once Kafka acknowledged it. */
+  /**
+   * `onSent` sees each run of records once Kafka acknowledged it; `chunk` is the number of committed
+   * batches sent per produce call (the producer splits a call under Kafka's size limit).
+   */
   constructor (store: StateStore, producer: KafkaProducer, onSent: (records: readonly OutboxRecord[]) => void = () => {}, chunk = 8) {
     this.#store = store
     this.#producer = producer

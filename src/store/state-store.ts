@@ -58,6 +58,7 @@ export class StateStore {
   readonly #putOutbox: Statement
   readonly #readOutbox: Statement<[number, number], { seq: number, records: Buffer }>
   readonly #deleteOutbox: Statement<[number]>
+  readonly #countOutbox: Statement<[], { n: number }>
   readonly #commit: (batch: BatchCommit) => void
   readonly #atomically: (fn: () => unknown) => unknown
 
@@ -74,6 +75,7 @@ export class StateStore {
     this.#putOutbox = db.prepare('INSERT INTO outbox (count, records) VALUES (?, ?)')
     this.#readOutbox = db.prepare('SELECT seq, records FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
     this.#deleteOutbox = db.prepare('DELETE FROM outbox WHERE seq <= ?')
+    this.#countOutbox = db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox')
     this.#atomically = db.transaction((fn: () => unknown) => fn())
     this.#commit = db.transaction((batch: BatchCommit) => {
       // Sorted by key so that each B-tree page is visited once per batch.
@@ -125,7 +127,7 @@ export class StateStore {
 
   /** Number of outbox records not acknowledged yet. */
   pendingCount (): number {
-    return (this.#db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox').get() as { n: number }).n
+    return this.#countOutbox.get()!.n
   }
 
   /** Forgets the output of the batches up to and including `seq`, once Kafka acknowledged it. */
