@@ -42,6 +42,8 @@ export interface LatencyPhase extends LatencyStats {
   readonly targetRate: number
   readonly achievedRate: number
   readonly produced: number
+  /** The same writes, write -> received from the input topic by a plain consumer: Kafka's share. */
+  readonly transport: LatencyStats
 }
 
 export interface E2eResult {
@@ -351,27 +353,35 @@ export async function runE2e (o: E2eOptions, log: Log): Promise<E2eResult> {
 
     // Latency: new entities (each record changes the merged state and is emitted), read from the merged
     // topic's end as it was once the pre-load was consumed; the pre-load's own output is filtered out by key.
-    const start = await admin.highWatermarks(output)
+    // A second probe reads the input topic itself from its end: the transport's share of the same writes.
     const samples = new Map<string, number[]>([['warm', []]])
-    const probe: KafkaConsumer = await startProbe(bootstrap, [output], (key, ms) => {
-      samples.get(key.slice(0, key.indexOf('-')))?.push(ms)
-    }, (_, partition) => start.get(partition)?.toString())
-    stops.push(() => probe.stop())
+    const inputSamples = new Map<string, number[]>([['warm', []]])
+    for (const [t, into] of [[output, samples], [topic, inputSamples]] as const) {
+      const end = await admin.highWatermarks(t)
+      const probe: KafkaConsumer = await startProbe(bootstrap, [t], (key, ms) => {
+        into.get(key.slice(0, key.indexOf('-')))?.push(ms)
+      }, (_, partition) => end.get(partition)?.toString())
+      stops.push(() => probe.stop())
+    }
     await producer.send([latencyRecord(topic, 'warm', 0, Date.now(), partitions)])
-    await waitForCount(() => samples.get('warm')!.length, 1, 60_000)
+    await waitForCount(() => Math.min(samples.get('warm')!.length, inputSamples.get('warm')!.length), 1, 60_000)
     if (samples.get('warm')!.length === 0) throw new Error(`no merged output seen on ${output} within 60 s; see ${proc.log}`)
+    if (inputSamples.get('warm')!.length === 0) throw new Error(`the warm-up write was not read back from ${topic} within 60 s`)
 
     const fixed = o.rate ?? (Number.isFinite(concord.recordsPerSecond) ? Math.max(1, Math.round(concord.recordsPerSecond / 2)) : 1_000)
     const latency: LatencyPhase[] = []
     for (const [phase, rate] of [['fixed rate', fixed], ['full speed', Infinity]] as const) {
       const prefix = phase === 'fixed rate' ? 'fixed' : 'full'
       const got: number[] = []
+      const transport: number[] = []
       samples.set(prefix, got)
+      inputSamples.set(prefix, transport)
       log(`latency, ${phase}${rate === Infinity ? '' : ` ${rate.toLocaleString('en-US')} records/s`}, ${o.seconds} s`)
       const paced = await producePaced(producer, (i, now) => latencyRecord(topic, prefix, i, now, partitions), rate, o.seconds)
       await waitForCount(() => got.length, paced.produced, 15_000)
       if (got.length < paced.produced) throw await stalled(`${phase}: ${got.length} of ${paced.produced} merged records seen`, [proc])
-      latency.push({ phase, targetRate: rate, achievedRate: paced.rate, produced: paced.produced, ...latencyStats(got) })
+      await waitForCount(() => transport.length, paced.produced, 15_000)
+      latency.push({ phase, targetRate: rate, achievedRate: paced.rate, produced: paced.produced, ...latencyStats(got), transport: latencyStats(transport) })
       log(`  produced ${paced.produced.toLocaleString('en-US')} at ${Math.round(paced.rate).toLocaleString('en-US')} records/s, ${got.length.toLocaleString('en-US')} merged records seen`)
     }
     const result: E2eResult = {
