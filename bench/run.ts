@@ -10,6 +10,7 @@ import { runTwoDc } from './two-dc.ts'
  * lab with MM2), `all` (the default: the three in turn). Each prints a table and writes JSON to
  * bench/results/. See bench/README.md.
  * engine: --entities 10000,1000000,10000000  --records N  --runs N  --batch N  --synchronous normal|full
+ *   --cache-mb N  --variants lww-header,lww-value-ts
  * e2e: --records N  --entities N  --seconds S  --rate R;  two-dc: --rate R  --seconds S
  * --smoke: tiny sizes, to keep the harness working in CI.
  */
