@@ -35,6 +35,12 @@ export interface OutRecord {
   readonly headers?: RecordHeaders
 }
 
+/** The values a header entry holds, in order: one, several for a repeated key, none when absent. */
+export function headerValues (raw: RecordHeaders[string]): HeaderValue[] {
+  const values: ReadonlyArray<HeaderValue | undefined> = Array.isArray(raw) ? raw : [raw as HeaderValue | undefined]
+  return values.filter(v => v !== undefined)
+}
+
 /** The first value of header `name` as a UTF-8 string, or undefined when absent. */
 export function headerString (headers: RecordHeaders, name: string): string | undefined {
   const raw = headers[name]

@@ -1,4 +1,4 @@
-import type { HeaderValue, OutRecord } from './records.ts'
+import { headerValues, type OutRecord } from './records.ts'
 
 /**
  * Kafka refuses a produce request whose record batch for one partition is larger than the topic's
@@ -19,8 +19,7 @@ const size = (v: Buffer | string | null | undefined): number =>
 export function recordBytes (r: OutRecord): number {
   let n = RECORD_OVERHEAD + size(r.key) + size(r.value)
   for (const [name, raw] of Object.entries(r.headers ?? {})) {
-    const values: ReadonlyArray<HeaderValue | undefined> = Array.isArray(raw) ? raw : [raw as HeaderValue | undefined]
-    for (const v of values) if (v !== undefined) n += HEADER_OVERHEAD + Buffer.byteLength(name) + size(v)
+    for (const v of headerValues(raw)) n += HEADER_OVERHEAD + Buffer.byteLength(name) + size(v)
   }
   return n
 }

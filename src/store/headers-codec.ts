@@ -1,16 +1,14 @@
-import type { HeaderValue, RecordHeaders } from '../kafka/records.ts'
+import { headerValues, type RecordHeaders } from '../kafka/records.ts'
 
 /**
- * The `outbox.headers` blob: u32 count, then per header u32 key length, key (UTF-8), i32 value length
- * (-1 for a null value), value bytes; big-endian. Repeated keys are kept in order. Dead letters copy a
+ * A record's headers inside the outbox blob (outbox-codec.ts): u32 count, then per header u32 key length,
+ * key (UTF-8), i32 value length (-1 for a null value), value bytes; big-endian. Repeated keys are kept in order. Dead letters copy a
  * record's headers whatever they hold, so no length here is smaller than Kafka's own limits.
  */
 export function encodeHeaders (headers: RecordHeaders): Buffer {
   const pairs: Array<[Buffer, Buffer | null]> = []
   for (const [k, raw] of Object.entries(headers)) {
-    const values: readonly (HeaderValue | undefined)[] = Array.isArray(raw) ? raw : [raw as HeaderValue | undefined]
-    for (const v of values) {
-      if (v === undefined) continue
+    for (const v of headerValues(raw)) {
       pairs.push([Buffer.from(k, 'utf8'), v === null ? null : typeof v === 'string' ? Buffer.from(v, 'utf8') : v])
     }
   }
