@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { RecordOutcome } from '../processor/engine.ts'
+import { MAX_UNSENT_RECORDS } from '../processor/processor.ts'
 
 /**
  * Every metric concord exports, declared in one place; `metrics/` is the only importer of prom-client.
@@ -39,7 +40,7 @@ export class Metrics {
   })
   readonly outboxPending = new Gauge({
     name: 'concord_outbox_pending',
-    help: 'Committed output records not yet acknowledged by Kafka (consumption waits from 20,000 on)',
+    help: `Committed output records not yet acknowledged by Kafka (consumption waits from ${MAX_UNSENT_RECORDS.toLocaleString('en-US')} on)`,
     registers: [this.registry]
   })
   readonly ready = new Gauge({
