@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { LabError } from '../src/errors.ts'
+import { LabError } from './errors.ts'
 import type { LabSettings } from './settings.ts'
 
 /** The folder holding the Kafka, MirrorMaker 2 and logging jars, for `java -cp '<libs>/*'`. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { LabError } from '../src/errors.ts'
+import { LabError } from './errors.ts'
 
 /** JVM flags for a small machine: Serial GC has the fewest threads; C1 only cuts start-up JIT on 2 cores. */
 const JVM_FLAGS = ['-server', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true']
