@@ -1,18 +1,11 @@
 import { resolve } from 'node:path'
-import { LabError } from '../src/errors.ts'
+import { LabError } from './errors.ts'
 
 /**
- * Lab settings, from the environment (each has a default that fits a 2-core, 24 GiB machine).
- * | variable             | default                 | meaning                                            |
- * | LAB_DIR              | .cache/lab              | run folder: configs, data dirs, logs, PID state    |
- * | LAB_CACHE            | .cache/kafka            | where Maven copies the Kafka and MM2 jars          |
- * | LAB_DC1_PORT         | 19092                   | dc1 broker port (its controller uses port + 1)     |
- * | LAB_DC2_PORT         | 29092                   | dc2 broker port (its controller uses port + 1)     |
- * | LAB_PARTITIONS       | 3                       | partitions of each demo topic, the same in both DCs|
- * | LAB_TOPICS           | orders                  | comma list of demo source topics to create         |
- * | LAB_BROKER_HEAP      | 512m                    | max heap of each broker JVM                        |
- * | LAB_MM2_HEAP         | 512m                    | max heap of the MirrorMaker 2 JVM                  |
- * | LAB_READY_TIMEOUT_S  | 120                     | how long `up` waits for brokers, then for MM2      |
+ * Lab settings come from `LAB_*` environment variables, each with a default that fits a 2-core, 24 GiB machine.
+ * `labSettingTable` below is their one declaration: `labSettings()` parses the environment with it,
+ * `npm run lab -- --help` prints it (`labSettingsUsage()`), and test/lab/settings.test.ts keeps the README's lab
+ * table in step with it. An unset or empty variable takes the default; every problem is reported at once.
  */
 export interface Datacenter {
   readonly id: 'dc1' | 'dc2'
@@ -36,43 +29,99 @@ export interface LabSettings {
 /** Carries every record in each direction so `up` can prove replication flows; created on both sides. */
 export const CANARY_TOPIC = 'lab-canary'
 
+/** How a variable's text is checked and turned into a value. */
+export interface SettingKind<T> {
+  /** What a valid value looks like, for the usage text. */
+  readonly rule: string
+  /** The value, or undefined after calling `problem` with a reason worded to follow the variable's name. */
+  readonly parse: (raw: string, problem: (reason: string) => void) => T | undefined
+}
+
+export interface LabSetting<T> {
+  readonly variable: string
+  /** Written as in the environment, and parsed like a given value. */
+  readonly default: string
+  readonly kind: SettingKind<T>
+  readonly meaning: string
+}
+
+const folder: SettingKind<string> = { rule: 'a folder, relative to the project folder', parse: raw => raw }
+
+const integer = (min: number, max: number): SettingKind<number> => ({
+  rule: `an integer ${min}..${max}`,
+  parse: (raw, problem) => {
+    const n = Number(raw)
+    if (Number.isInteger(n) && n >= min && n <= max) return n
+    problem(`must be an integer ${min}..${max}, got "${raw}"`)
+    return undefined
+  }
+})
+
+const jvmSize: SettingKind<string> = {
+  rule: 'a JVM size such as 512m or 1g',
+  parse: (raw, problem) => {
+    if (/^\d+[mMgG]$/.test(raw)) return raw
+    problem(`must be a JVM size such as 512m or 1g, got "${raw}"`)
+    return undefined
+  }
+}
+
+/** No dots: MM2 reads a dot as a remote prefix (`dc2.orders`). */
+const topicList: SettingKind<readonly string[]> = {
+  rule: 'a comma list of topic names of letters, digits, _ and - (no dots)',
+  parse: (raw, problem) => {
+    const topics = raw.split(',').map(t => t.trim()).filter(t => t !== '')
+    const bad = topics.filter(t => !/^[A-Za-z0-9_-]{1,200}$/.test(t))
+    for (const t of bad) problem(`entries must be topic names of letters, digits, _ and - (no dots: MM2 reads a dot as a remote prefix), got "${t}"`)
+    return bad.length === 0 ? topics : undefined
+  }
+}
+
+export const labSettingTable = {
+  dir: { variable: 'LAB_DIR', default: '.cache/lab', kind: folder, meaning: 'run folder: configs, data dirs, logs, PID state' },
+  cache: { variable: 'LAB_CACHE', default: '.cache/kafka', kind: folder, meaning: 'where Maven copies the Kafka and MM2 jars' },
+  dc1Port: { variable: 'LAB_DC1_PORT', default: '19092', kind: integer(1024, 65534), meaning: 'dc1 broker port (its controller uses port + 1)' },
+  dc2Port: { variable: 'LAB_DC2_PORT', default: '29092', kind: integer(1024, 65534), meaning: 'dc2 broker port (its controller uses port + 1)' },
+  partitions: { variable: 'LAB_PARTITIONS', default: '3', kind: integer(1, 64), meaning: 'partitions of each demo topic, the same in both DCs' },
+  topics: { variable: 'LAB_TOPICS', default: 'orders', kind: topicList, meaning: 'demo source topics to create' },
+  brokerHeap: { variable: 'LAB_BROKER_HEAP', default: '512m', kind: jvmSize, meaning: 'max heap of each broker JVM' },
+  mm2Heap: { variable: 'LAB_MM2_HEAP', default: '512m', kind: jvmSize, meaning: 'max heap of the MirrorMaker 2 JVM' },
+  readyTimeoutS: { variable: 'LAB_READY_TIMEOUT_S', default: '120', kind: integer(5, 1800), meaning: 'seconds `up` waits for the brokers, then for replication' }
+} as const satisfies Record<string, LabSetting<unknown>>
+
+type SettingValues = { readonly [K in keyof typeof labSettingTable]: typeof labSettingTable[K]['kind'] extends SettingKind<infer T> ? T : never }
+
+/** The settings' lines of the lab's usage text: `VARIABLE=default  meaning; rule`. */
+export function labSettingsUsage (): string {
+  const settings: readonly LabSetting<unknown>[] = Object.values(labSettingTable)
+  const width = Math.max(...settings.map(s => s.variable.length + 1 + s.default.length))
+  return settings.map(s => `  ${`${s.variable}=${s.default}`.padEnd(width)}  ${s.meaning}; ${s.kind.rule}`).join('\n')
+}
+
 export function labSettings (env: NodeJS.ProcessEnv = process.env, root = process.cwd()): LabSettings {
   const problems: string[] = []
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name]
-    if (raw === undefined || raw === '') return fallback
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`"${name}" must be an integer ${min}..${max}, got "${raw}"`)
-      return fallback
-    }
-    return n
+  const parsed: Record<string, unknown> = {}
+  for (const [key, s] of Object.entries(labSettingTable) as [string, LabSetting<unknown>][]) {
+    const raw = env[s.variable]
+    parsed[key] = s.kind.parse(raw === undefined || raw === '' ? s.default : raw, reason => problems.push(`"${s.variable}" ${reason}`))
   }
-  const heap = (name: string, fallback: string): string => {
-    const raw = env[name] ?? fallback
-    if (!/^\d+[mMgG]$/.test(raw)) problems.push(`"${name}" must be a JVM size such as 512m or 1g, got "${raw}"`)
-    return raw
-  }
-  const dc = (id: 'dc1' | 'dc2', port: number): Datacenter =>
-    ({ id, port, controllerPort: port + 1, bootstrap: `127.0.0.1:${port}` })
-  const dc1 = dc('dc1', int('LAB_DC1_PORT', 19092, 1024, 65534))
-  const dc2 = dc('dc2', int('LAB_DC2_PORT', 29092, 1024, 65534))
-  if (Math.abs(dc1.port - dc2.port) < 2) problems.push('"LAB_DC1_PORT" and "LAB_DC2_PORT" must differ by at least 2 (each controller uses port + 1)')
-  const topics = (env.LAB_TOPICS ?? 'orders').split(',').map(t => t.trim()).filter(t => t !== '')
-  for (const t of topics) {
-    if (!/^[A-Za-z0-9_-]{1,200}$/.test(t)) problems.push(`"LAB_TOPICS" entries must be topic names of letters, digits, _ and - (no dots: MM2 reads a dot as a remote prefix), got "${t}"`)
-  }
-  const settings: LabSettings = {
-    root,
-    dir: resolve(root, env.LAB_DIR ?? '.cache/lab'),
-    cache: resolve(root, env.LAB_CACHE ?? '.cache/kafka'),
-    dcs: [dc1, dc2],
-    partitions: int('LAB_PARTITIONS', 3, 1, 64),
-    topics,
-    brokerHeap: heap('LAB_BROKER_HEAP', '512m'),
-    mm2Heap: heap('LAB_MM2_HEAP', '512m'),
-    readyTimeoutMs: int('LAB_READY_TIMEOUT_S', 120, 5, 1800) * 1000
+  const v = parsed as Partial<SettingValues>
+  if (v.dc1Port !== undefined && v.dc2Port !== undefined && Math.abs(v.dc1Port - v.dc2Port) < 2) {
+    problems.push('"LAB_DC1_PORT" and "LAB_DC2_PORT" must differ by at least 2 (each controller uses port + 1)')
   }
   if (problems.length > 0) throw new LabError(`invalid lab settings:\n  - ${problems.join('\n  - ')}`)
-  return settings
+  const { dir, cache, dc1Port, dc2Port, partitions, topics, brokerHeap, mm2Heap, readyTimeoutS } = parsed as SettingValues
+  const dc = (id: 'dc1' | 'dc2', port: number): Datacenter =>
+    ({ id, port, controllerPort: port + 1, bootstrap: `127.0.0.1:${port}` })
+  return {
+    root,
+    dir: resolve(root, dir),
+    cache: resolve(root, cache),
+    dcs: [dc('dc1', dc1Port), dc('dc2', dc2Port)],
+    partitions,
+    topics,
+    brokerHeap,
+    mm2Heap,
+    readyTimeoutMs: readyTimeoutS * 1000
+  }
 }
