@@ -1,31 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runE2e, type LatencyStats } from './e2e.ts'
+import { benchUsage, BenchUsageError, parseBenchArgs, type BenchRun, type EngineOptions } from './args.ts'
+import { runE2e, type E2eOptions, type LatencyStats } from './e2e.ts'
 import { runEngineCase, type EngineResult } from './engine.ts'
 import { machine, table } from './machine.ts'
-import { runTwoDc } from './two-dc.ts'
+import { runTwoDc, type TwoDcOptions } from './two-dc.ts'
 
 /**
  * `npm run bench -- [suite] [options]`. Suites: `engine` (no Kafka), `e2e` (dc1 of the lab), `two-dc` (the
  * lab with MM2), `all` (the default: the three in turn). Each prints a table and writes JSON to
- * bench/results/. See bench/README.md.
- * engine: --entities 10000,1000000,10000000  --records N  --runs N  --batch N  --synchronous normal|full
- *   --cache-mb N  --variants lww-header,lww-value-ts
- * e2e: --records N  --entities N  --seconds S  --rate R;  two-dc: --rate R  --seconds S
- * --smoke: tiny sizes, to keep the harness working in CI.
+ * bench/results/. See bench/README.md; the options, their defaults and smoke sizes are declared in args.ts
+ * (`npm run bench -- --help` lists them). A refused command line prints why and the usage, and exits 2.
  */
-const args = process.argv.slice(2)
-const suite = args[0] === undefined || args[0].startsWith('--') ? 'all' : args[0]
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback
-}
-const smoke = args.includes('--smoke')
-const num = (name: string, fallback: string): number => {
-  const n = Number(opt(name, fallback))
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number, got "${opt(name, fallback)}"`)
-  return n
-}
 const log = (line: string): void => { console.log(line) }
 const resultsDir = join(import.meta.dirname, 'results')
 
@@ -36,21 +22,7 @@ function save (name: string, data: unknown): string {
   return file
 }
 
-async function engine (): Promise<void> {
-  const entities = opt('entities', smoke ? '1000' : '10000,1000000,10000000').split(',').map(n => {
-    if (!(Number(n) > 0)) throw new Error(`--entities must be positive numbers separated by commas, got "${n}"`)
-    return Number(n)
-  })
-  const records = num('records', smoke ? '20000' : '1000000')
-  const runs = num('runs', smoke ? '1' : '3')
-  const batchSize = num('batch', '2000')
-  const cacheMb = num('cache-mb', '64')
-  const synchronous = opt('synchronous', 'normal')
-  if (synchronous !== 'normal' && synchronous !== 'full') throw new Error(`--synchronous must be normal or full, got "${synchronous}"`)
-  const variants = opt('variants', 'lww-header,lww-value-ts').split(',').map(v => {
-    if (v !== 'lww-header' && v !== 'lww-value-ts') throw new Error(`--variants must list lww-header and/or lww-value-ts, got "${v}"`)
-    return v
-  })
+async function engine ({ entities, records, runs, batchSize, cacheMb, synchronous, variants }: EngineOptions): Promise<void> {
   const results: EngineResult[] = []
   for (const variant of variants) {
     for (const n of entities) {
@@ -77,13 +49,7 @@ async function engine (): Promise<void> {
 
 const ms = (x: number): string => x.toFixed(1)
 
-async function e2e (): Promise<void> {
-  const options = {
-    records: num('records', smoke ? '20000' : '1000000'),
-    entities: num('entities', smoke ? '2000' : '100000'),
-    seconds: num('seconds', smoke ? '3' : '20'),
-    ...(args.includes('--rate') ? { rate: num('rate', '') } : {})
-  }
+async function e2e (options: E2eOptions): Promise<void> {
   const r = await runE2e(options, log)
   const m = machine()
   console.log(`\ne2e on dc1 (single broker, ${r.partitions} partitions; ${options.records.toLocaleString('en-US')} records, ${options.entities.toLocaleString('en-US')} entities, ~${Math.round(r.meanValueBytes)}-byte msgpack values) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
@@ -112,8 +78,7 @@ async function e2e (): Promise<void> {
   log(`\nsaved ${save('e2e', { machine: m, options, result: r })}`)
 }
 
-async function twoDc (): Promise<void> {
-  const options = { rate: num('rate', smoke ? '500' : '2000'), seconds: num('seconds', smoke ? '3' : '20') }
+async function twoDc (options: TwoDcOptions): Promise<void> {
   const r = await runTwoDc(options, log)
   const m = machine()
   const row = (path: string, s: { count?: number, p50: number, p99: number, p999: number, max?: number }): Record<string, string | number> =>
@@ -130,12 +95,21 @@ async function twoDc (): Promise<void> {
   log(`\nsaved ${save('two-dc', { machine: m, options, result: r })}`)
 }
 
-switch (suite) {
-  case 'engine': await engine(); break
-  case 'e2e': await e2e(); break
-  case 'two-dc': await twoDc(); break
-  case 'all': await engine(); await e2e(); await twoDc(); break
-  default:
-    console.error(`unknown suite "${suite}"; suites: engine, e2e, two-dc, all (the default)`)
+/** The suites to run, or undefined when there is nothing to run (help printed, or the command line refused). */
+function commandLine (): BenchRun | undefined {
+  try {
+    const args = parseBenchArgs(process.argv.slice(2))
+    if (!args.help) return args
+    console.log(benchUsage)
+  } catch (err) {
+    if (!(err instanceof BenchUsageError)) throw err
+    console.error(`${err.message}\n${benchUsage}`)
     process.exitCode = 2
+  }
+  return undefined
 }
+
+const args = commandLine()
+if (args?.engine !== undefined) await engine(args.engine)
+if (args?.e2e !== undefined) await e2e(args.e2e)
+if (args?.twoDc !== undefined) await twoDc(args.twoDc)
