@@ -1,5 +1,7 @@
-import type { ValueCodec } from '../config/types.ts'
 import { decodeMsgpack } from './msgpack.ts'
+
+/** The value encodings concord reads; the configuration's `topics[].codec` names one of them. */
+export type ValueCodec = 'msgpack' | 'json' | 'raw'
 
 /** Decodes a value to read fields from it; throws on undecodable bytes (the caller dead-letters the record). */
 export type Decoder = (bytes: Buffer) => unknown

@@ -1,5 +1,7 @@
+import { InternalError } from '../errors.ts'
 import { compareStamps } from '../model/stamp.ts'
 import type { Version } from '../model/version.ts'
+import { Type } from '../schema/schema.ts'
 import type { MergePolicy } from './policy.ts'
 
 /**
@@ -12,13 +14,14 @@ import type { MergePolicy } from './policy.ts'
  */
 export const lww: MergePolicy = {
   name: 'lww',
+  options: Type.Object({}),
   decodesValues: false,
   merge (siblings) {
     let best: Version | undefined
     for (const v of siblings) {
       if (best === undefined || compareStamps(v.stamp, best.stamp) > 0) best = v
     }
-    if (best === undefined) throw new TypeError('merge needs at least one sibling')
+    if (best === undefined) throw new InternalError('merge needs at least one sibling')
     return best
   }
 }

@@ -1,4 +1,5 @@
 import type { Version } from '../model/version.ts'
+import type { TSchema } from '../schema/schema.ts'
 
 /**
  * A merge policy turns the siblings of one entity (the latest version from each writer datacenter) into the
@@ -8,6 +9,8 @@ import type { Version } from '../model/version.ts'
  */
 export interface MergePolicy {
   readonly name: string
+  /** The options `policy: { type: <name>, ... }` may carry, validated with the rest of the configuration. */
+  readonly options: TSchema
   /** True when `merge` reads decoded values; false lets the pipeline skip decoding entirely. */
   readonly decodesValues: boolean
   /** The merged version of a non-empty sibling set. */

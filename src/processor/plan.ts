@@ -1,6 +1,6 @@
 import type { Decoder } from '../codec/value-codec.ts'
 import { decoders } from '../codec/value-codec.ts'
-import type { Config, TopicConfig } from '../config/types.ts'
+import type { Config, TopicConfig } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
 import { policies } from '../merge/index.ts'
 import type { MergePolicy } from '../merge/policy.ts'
@@ -36,8 +36,8 @@ export interface Plans {
 export function planTopics (config: Config, topicId: (name: string) => number): Plans {
   const inputs = new Map<string, InputPlan>()
   const topics = config.topics.map(tc => {
-    const policy = policies.get(tc.policy)
-    if (policy === undefined) throw new ConfigError([`"topics[].policy" must be one of ${[...policies.keys()].join(', ')}, got "${tc.policy}"`])
+    const policy = policies.get(tc.policy.type)
+    if (policy === undefined) throw new ConfigError([`"topics[].policy" must be one of ${[...policies.keys()].join(', ')}, got "${tc.policy.type}"`])
     const needsValue = policy.decodesValues || tc.timestampSource === 'value'
     const plan: TopicPlan = {
       config: tc,

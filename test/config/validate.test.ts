@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { test } from 'node:test'
 import { validateConfig } from '../../src/config/validate.ts'
 import { ConfigError } from '../../src/errors.ts'
+import { policies } from '../../src/merge/index.ts'
 
 /** A minimal valid configuration: only the required keys. */
 function base (): Record<string, any> {
@@ -22,7 +23,7 @@ function with_ (change: (raw: Record<string, any>) => void): Record<string, any>
 
 function problemsOf (raw: unknown, source?: string): readonly string[] {
   try {
-    validateConfig(raw, source)
+    validateConfig(raw, source === undefined ? { policies } : { policies, source })
   } catch (err) {
     assert.ok(err instanceof ConfigError)
     assert.equal(err.code, 'CONCORD_ERR_CONFIG')
@@ -37,14 +38,14 @@ function assertRejected (raw: unknown, expected: string): void {
 }
 
 test('a minimal configuration gets every default', () => {
-  const config = validateConfig(base())
+  const config = validateConfig(base(), { policies })
   assert.deepEqual(config, {
     dc: 'dc1',
     peers: ['dc2'],
     kafka: { brokers: ['127.0.0.1:19092'], clientId: 'concord-dc1', groupId: 'concord-dc1', replicationSeparator: '.' },
     topics: [{
       name: 'orders',
-      policy: 'lww',
+      policy: { type: 'lww' },
       keyFormat: 'suffixed',
       keySeparator: '-',
       timestampSource: 'header',
@@ -60,6 +61,12 @@ test('a minimal configuration gets every default', () => {
   })
 })
 
+test('a policy given as a mapping resolves like its name', () => {
+  const config = validateConfig(with_(raw => { raw.topics[0].policy = { type: 'lww' } }), { policies })
+  assert.deepEqual(config.topics[0]?.policy, { type: 'lww' })
+  assert.ok(Object.isFrozen(config.topics[0]?.policy))
+})
+
 test('given values win over defaults and the store dir is made absolute', () => {
   const config = validateConfig(with_(raw => {
     raw.kafka.groupId = 'g'
@@ -68,7 +75,7 @@ test('given values win over defaults and the store dir is made absolute', () => 
     raw.store = { dir: 'state/x', synchronous: 'full', cacheMb: 8 }
     raw.http = { port: 0 }
     raw.log = null
-  }))
+  }), { policies })
   assert.equal(config.kafka.groupId, 'g')
   assert.equal(config.kafka.clientId, 'concord-dc1')
   assert.equal(config.topics[0]?.codec, 'json')
@@ -80,7 +87,7 @@ test('given values win over defaults and the store dir is made absolute', () => 
 })
 
 test('the result is deeply frozen', () => {
-  const config = validateConfig(base())
+  const config = validateConfig(base(), { policies })
   for (const part of [config, config.peers, config.kafka, config.kafka.brokers, config.topics, config.topics[0],
     config.store, config.http, config.log]) {
     assert.ok(Object.isFrozen(part))
@@ -152,7 +159,12 @@ const rejections: Array<[string, (raw: Record<string, any>) => void, string]> = 
   ['timestamps read from raw values', raw => { raw.topics[0].codec = 'raw'; raw.topics[0].timestampSource = 'value' },
     '"topics[0].timestampSource" must be header or kafka when "topics[0].codec" is raw (raw values cannot be read), got "value"'],
   ['an unknown merge policy', raw => { raw.topics[0].policy = 'crdt' }, '"topics[0].policy" must be one of lww, got "crdt"'],
-  ['a missing merge policy', raw => { delete raw.topics[0].policy }, '"topics[0].policy" must be one of lww, got nothing'],
+  ['a missing merge policy', raw => { delete raw.topics[0].policy },
+    '"topics[0].policy" must be one of lww, or a mapping with "type" and the policy\'s options, got nothing'],
+  ['an unknown merge policy in the mapping form', raw => { raw.topics[0].policy = { type: 'crdt' } },
+    '"topics[0].policy.type" must be one of lww, got "crdt"'],
+  ['an option the policy does not have', raw => { raw.topics[0].policy = { type: 'lww', field: 'qty' } },
+    'unknown key "topics[0].policy.field"'],
   ['an unknown codec', raw => { raw.topics[0].codec = 'avro' }, '"topics[0].codec" must be one of msgpack, json, raw, got "avro"'],
   ['an unknown key format', raw => { raw.topics[0].keyFormat = 'prefixed' },
     '"topics[0].keyFormat" must be one of suffixed, plain, got "prefixed"'],
@@ -218,7 +230,7 @@ test('the error message lists every problem and the source names where they come
     'config/dc1.yaml: "dc" must be a DC id (1 to 64 letters, digits, _), got ""',
     'config/dc1.yaml: "log.level" must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'
   ])
-  assert.throws(() => validateConfig(raw), {
+  assert.throws(() => validateConfig(raw, { policies }), {
     message: 'invalid configuration:\n  - "dc" must be a DC id (1 to 64 letters, digits, _), got ""\n' +
       '  - "log.level" must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'
   })
@@ -228,7 +240,7 @@ test('IPv6 and host-name brokers are accepted, up to five DCs in all', () => {
   const config = validateConfig(with_(raw => {
     raw.kafka.brokers = ['[::1]:9092', 'kafka-0.kafka.svc:9093', '10.0.0.1:65535']
     raw.peers = ['dc2', 'dc3', 'dc4', 'dc5']
-  }))
+  }), { policies })
   assert.equal(config.kafka.brokers.length, 3)
   assert.equal(config.peers.length, 4)
 })
