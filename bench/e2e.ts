@@ -10,7 +10,7 @@ import { decodeMsgpack, encodeMsgpack } from '../src/codec/msgpack.ts'
 import { connectAdmin } from '../src/kafka/admin.ts'
 import { connectConsumer, type KafkaConsumer } from '../src/kafka/consumer.ts'
 import { connectProducer, type KafkaProducer } from '../src/kafka/producer.ts'
-import { headerString, type OutRecord } from '../src/kafka/records.ts'
+import { headerString, type OutRecord } from '../src/model/record.ts'
 import { percentile } from './machine.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
-import type { InBatch, InRecord } from '../src/kafka/records.ts'
+import type { InBatch, InRecord } from '../src/model/record.ts'
 import { prng } from '../lab/workload.ts'
 
 /**

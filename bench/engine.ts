@@ -2,13 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
+import { policies } from '../src/merge/index.ts'
 import { validateConfig } from '../src/config/validate.ts'
-import type { InBatch } from '../src/kafka/records.ts'
+import type { InBatch } from '../src/model/record.ts'
 import { Engine } from '../src/processor/engine.ts'
 import { parseRecord } from '../src/processor/parse-record.ts'
 import { planTopics, type Plans } from '../src/processor/plan.ts'
 import { openDatabase } from '../src/store/open.ts'
-import { StateStore } from '../src/store/state-store.ts'
+import { SqliteStateStore } from '../src/store/sqlite-state-store.ts'
+import type { StateStore } from '../src/store/state-store.ts'
 import { batches } from './engine-workload.ts'
 import { median } from './machine.ts'
 
@@ -45,8 +47,8 @@ function setup (c: EngineCase, dir: string): { store: StateStore, engine: Engine
     kafka: { brokers: ['127.0.0.1:19092'] },
     topics: [{ name: 'orders', policy: 'lww', ...(c.variant === 'lww-value-ts' ? { timestampSource: 'value' } : {}) }],
     store: { dir, synchronous: c.synchronous, cacheMb: c.cacheMb }
-  })
-  const store = new StateStore(openDatabase(config.store))
+  }, { policies })
+  const store = new SqliteStateStore(openDatabase(config.store))
   const plans = planTopics(config, name => store.topicId(name))
   for (const t of plans.topics) { t.outputPartitions = 1; t.dlqPartitions = 1 }
   return { store, engine: new Engine(store, plans), plans }

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { OutRecord } from '../src/kafka/records.ts'
+import type { OutRecord } from '../src/model/record.ts'
 import { sum } from './concord-process.ts'
 import { up } from './lab.ts'
 import { createTopicPair, identical, matchesOracle, produce, readMerged, startDc, waitConsumed } from './scenario.ts'

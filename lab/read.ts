@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connectConsumer } from '../src/kafka/consumer.ts'
-import type { InRecord } from '../src/kafka/records.ts'
+import type { InRecord } from '../src/model/record.ts'
 
 export interface ReadRecord extends InRecord {
   readonly topic: string

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
-import type { OutRecord } from '../src/kafka/records.ts'
+import type { OutRecord } from '../src/model/record.ts'
 
 /**
  * Conflicting writes to the same entities from two datacenters, with ties, deletes, late arrivals and

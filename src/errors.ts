@@ -1,6 +1,7 @@
 /**
- * Every error concord raises, each with a stable code. The README's error table is checked against this file
- * (test/errors.test.ts), so a new class needs a row there too.
+ * Every error concord raises, each with a stable code and whether retrying can help. The README's error table
+ * is checked against this file (test/docs.test.ts), so a new class needs a row there too; a test also checks
+ * that src/ throws nothing but these.
  */
 export class ConcordError extends Error {
   static readonly code: string = 'CONCORD_ERR'
@@ -24,7 +25,10 @@ export class ConfigError extends ConcordError {
   }
 }
 
-/** A record violates the wire contract; it goes to the dead-letter topic with this message as the reason. */
+/**
+ * A record violates the wire contract. Never thrown: it travels with the record to the dead-letter topic,
+ * whose headers carry its class name and message (the reason).
+ */
 export class RecordError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_RECORD'
 }
@@ -34,15 +38,25 @@ export class StoreError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_STORE'
 }
 
-/** A Kafka operation failed (connection, produce, admin); usually retriable. */
+/** A Kafka operation failed (connection, produce, admin); retrying may succeed once the cluster is back. */
 export class KafkaError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_KAFKA'
   static override readonly retriable = true
 }
 
-/** The two-datacenter lab could not be set up, started or stopped. */
-export class LabError extends ConcordError {
-  static override readonly code = 'CONCORD_ERR_LAB'
+/** A compressed record batch cannot be decoded: fetching the same bytes again cannot help. */
+export class CompressionError extends ConcordError {
+  static override readonly code = 'CONCORD_ERR_COMPRESSION'
+}
+
+/** The HTTP server cannot listen on its address (a port in use, an address not on this host). */
+export class HttpError extends ConcordError {
+  static override readonly code = 'CONCORD_ERR_HTTP'
+}
+
+/** concord broke one of its own invariants: a bug, to be reported with the message. */
+export class InternalError extends ConcordError {
+  static override readonly code = 'CONCORD_ERR_INTERNAL'
 }
 
 /** The command line is invalid. */
@@ -50,4 +64,4 @@ export class UsageError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_USAGE'
 }
 
-export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, LabError, UsageError] as const
+export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, CompressionError, HttpError, UsageError, InternalError] as const

@@ -1,34 +1,22 @@
 import { loadConfig } from '../config/load.ts'
-import { ConcordError, UsageError } from '../errors.ts'
+import { ConcordError, InternalError, UsageError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
 import { run } from '../main.ts'
+import { policies } from '../merge/index.ts'
+import { parseCommandLine } from './args.ts'
 
-const USAGE = `usage: concord <command> --config <file>
-commands:
-  run            consume, merge and emit until SIGTERM or SIGINT
-  check-config   validate the configuration file (and CONCORD_* overrides) and print the result
-options:
-  --config, -c   YAML configuration file (see config/dc1.yaml)
-  --help, -h     this text`
-
-function parseArgs (argv: readonly string[]): { command: string, config: string } {
-  const [command, ...rest] = argv
-  if (command === undefined || command === '--help' || command === '-h') throw new UsageError(USAGE)
-  if (command !== 'run' && command !== 'check-config') throw new UsageError(`unknown command "${command}"\n${USAGE}`)
-  let config: string | undefined
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!
-    if (arg === '--config' || arg === '-c') config = rest[++i]
-    else if (arg.startsWith('--config=')) config = arg.slice('--config='.length)
-    else throw new UsageError(`unknown option "${arg}"\n${USAGE}`)
-  }
-  if (config === undefined || config === '') throw new UsageError(`missing --config <file>\n${USAGE}`)
-  return { command, config }
-}
-
+/**
+ * `concord <command>`. Every failure before the processor runs ends the process within moments, with one
+ * line `concord: <message> [<code>]` on stderr (a config error lists its problems under it) and exit code 1
+ * (2 for a bad command line): never a stack trace, never a process left half-started.
+ */
 async function main (): Promise<void> {
-  const args = parseArgs(process.argv.slice(2))
-  const config = loadConfig({ file: args.config })
+  const args = parseCommandLine(process.argv.slice(2))
+  if (args.command === 'help') {
+    console.log(args.text)
+    return
+  }
+  const config = loadConfig({ file: args.config, policies })
   if (args.command === 'check-config') {
     console.log(JSON.stringify(config, null, 2))
     return
@@ -52,12 +40,10 @@ async function main (): Promise<void> {
 main().catch((err: unknown) => {
   if (err instanceof UsageError) {
     console.error(err.message)
-    process.exitCode = 2
-  } else if (err instanceof ConcordError) {
-    console.error(`concord: ${err.message} [${err.code}]`)
-    process.exitCode = 1
-  } else {
-    console.error(err)
-    process.exitCode = 1
+    process.exit(2)
   }
+  const coded = err instanceof ConcordError ? err : new InternalError(`unexpected error: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  console.error(`concord: ${coded.message} [${coded.code}]`)
+  // Whatever a failed start left behind (a socket, a retry timer) must not keep the process alive.
+  process.exit(1)
 })

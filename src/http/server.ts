@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { HttpError } from '../errors.ts'
 
 export interface HttpHandlers {
   /** Prometheus text exposition and its content type. */
@@ -40,8 +41,14 @@ export async function startHttp (host: string, port: number, handlers: HttpHandl
     }
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => { server.off('error', reject); resolve() })
+    const refuse = (err: NodeJS.ErrnoException): void => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is in use (another process listens there)'
+        : err.code === 'EADDRNOTAVAIL' ? 'the address is not on this host'
+          : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message
+      reject(new HttpError(`cannot listen on ${host}:${port} (http.host, http.port): ${why}`, { cause: err }))
+    }
+    server.once('error', refuse)
+    server.listen(port, host, () => { server.off('error', refuse); resolve() })
   })
   return { server, port: (server.address() as AddressInfo).port }
 }

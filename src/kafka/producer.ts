@@ -2,7 +2,7 @@ import kafkajs from './kafkajs.ts'
 import type { Message, Producer } from 'kafkajs'
 import { KafkaError } from '../errors.ts'
 import { createClient, type ClientOptions } from './client.ts'
-import type { OutRecord } from './records.ts'
+import type { OutRecord } from '../model/record.ts'
 import { DEFAULT_MAX_REQUEST_BYTES, requestChunks } from './request-chunks.ts'
 
 const { CompressionTypes, Partitioners } = kafkajs

@@ -1,4 +1,4 @@
-import { headerValues, type OutRecord } from './records.ts'
+import { headerValues, type OutRecord } from '../model/record.ts'
 
 /**
  * Kafka refuses a produce request whose record batch for one partition is larger than the topic's

@@ -38,8 +38,3 @@ export function compareStamps (a: Stamp, b: Stamp): number {
   if (dc !== 0) return dc
   return compareUtf8(a.eventId, b.eventId)
 }
-
-/** `ts` or `ts:counter`, the `x-origin-ts` header form; the counter is omitted when 0. */
-export function formatTs (stamp: Pick<Stamp, 'ts' | 'counter'>): string {
-  return stamp.counter === 0 ? String(stamp.ts) : `${stamp.ts}:${stamp.counter}`
-}

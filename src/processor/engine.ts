@@ -1,9 +1,11 @@
-import type { InBatch, RecordHeaders } from '../kafka/records.ts'
 import { absorb, type Outcome } from '../merge/siblings.ts'
-import { compareStamps, formatTs } from '../model/stamp.ts'
+import type { InBatch } from '../model/record.ts'
+import { compareStamps } from '../model/stamp.ts'
 import type { Version } from '../model/version.ts'
 import type { EntityState, EntityWrite, OutboxRecord, StateStore } from '../store/state-store.ts'
-import { H, parseRecord } from './parse-record.ts'
+import { DLQ, H, originHeaders } from '../wire/contract.ts'
+import { InternalError, type RecordError } from '../errors.ts'
+import { parseRecord } from './parse-record.ts'
 import type { Plans, TopicPlan } from './plan.ts'
 
 export type RecordOutcome = Outcome | 'loop' | 'dead_lettered'
@@ -22,12 +24,6 @@ interface Working {
   readonly loaded: EntityState | undefined
   readonly partition: number
   siblings: readonly Version[]
-}
-
-function sameVersion (a: Version, b: Version): boolean {
-  if (compareStamps(a.stamp, b.stamp) !== 0) return false
-  if (a.value === null || b.value === null) return a.value === b.value
-  return a.value.equals(b.value)
 }
 
 /**
@@ -52,7 +48,7 @@ export class Engine {
 
   #process (batch: InBatch): BatchResult {
     const input = this.#plans.inputs.get(batch.topic)
-    if (input === undefined) throw new Error(`no plan for input topic ${batch.topic}`)
+    if (input === undefined) throw new InternalError(`no plan for input topic ${batch.topic}`)
     const plan = input.plan
     const counts: Record<RecordOutcome, number> = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0 }
     const outbox: OutboxRecord[] = []
@@ -67,7 +63,7 @@ export class Engine {
       }
       if (parsed.kind === 'invalid') {
         counts.dead_lettered++
-        outbox.push(deadLetter(plan, batch, record, parsed.reason, this.#plans.localDc))
+        outbox.push(deadLetter(plan, batch, record, parsed.error, this.#plans.localDc))
         continue
       }
       let w = working.get(parsed.entity)
@@ -88,8 +84,9 @@ export class Engine {
       if (w.siblings === w.loaded?.siblings || w.siblings.length === 0) continue
       const merged = plan.policy.merge(w.siblings)
       entities.push({ topicId: plan.id, entity, partition: w.partition, siblings: w.siblings, merged })
-      const before = w.loaded === undefined ? undefined : plan.policy.merge(w.loaded.siblings)
-      if (before !== undefined && sameVersion(before, merged)) continue
+      // The stored merged stamp stands for the merged version before this batch: a stamp names one version
+      // (a repeated stamp is absorbed as a duplicate, never replacing the value it names).
+      if (w.loaded !== undefined && compareStamps(w.loaded.merged, merged.stamp) === 0) continue
       outbox.push(mergedRecord(plan, entity, w.partition, merged, this.#plans.localDc))
       emitted++
     }
@@ -106,27 +103,11 @@ export class Engine {
 
 /** The merged output: key = entity id, value = the winner's bytes unchanged (null for a delete). */
 function mergedRecord (plan: TopicPlan, entity: string, partition: number, merged: Version, localDc: string): OutboxRecord {
-  const headers: RecordHeaders = {
-    [H.originDc]: merged.stamp.dc,
-    [H.originTs]: formatTs(merged.stamp),
-    [H.eventId]: merged.stamp.eventId,
-    [H.mergedBy]: localDc
-  }
+  const headers = { ...originHeaders(merged.stamp), [H.mergedBy]: localDc }
   return { topic: plan.config.outputTopic, partition: partition % plan.outputPartitions, key: Buffer.from(entity, 'utf8'), value: merged.value, headers }
 }
 
-/** Dead-letter header names, after Kafka Connect's `errors.deadletterqueue.context.headers.enable`. */
-export const DLQ = {
-  topic: '__connect.errors.topic',
-  partition: '__connect.errors.partition',
-  offset: '__connect.errors.offset',
-  exceptionClass: '__connect.errors.exception.class.name',
-  message: '__connect.errors.exception.message',
-  stage: '__connect.errors.stage',
-  dc: '__concord.errors.dc'
-} as const
-
-function deadLetter (plan: TopicPlan, batch: InBatch, record: InBatch['records'][number], reason: string, localDc: string): OutboxRecord {
+function deadLetter (plan: TopicPlan, batch: InBatch, record: InBatch['records'][number], error: RecordError, localDc: string): OutboxRecord {
   return {
     topic: plan.config.dlqTopic,
     partition: batch.partition % plan.dlqPartitions,
@@ -137,8 +118,8 @@ function deadLetter (plan: TopicPlan, batch: InBatch, record: InBatch['records']
       [DLQ.topic]: batch.topic,
       [DLQ.partition]: String(batch.partition),
       [DLQ.offset]: record.offset,
-      [DLQ.exceptionClass]: 'RecordError',
-      [DLQ.message]: reason,
+      [DLQ.exceptionClass]: error.name,
+      [DLQ.message]: error.message,
       [DLQ.stage]: 'parse',
       [DLQ.dc]: localDc
     }

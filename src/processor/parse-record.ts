@@ -1,29 +1,20 @@
-import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
-import { classify } from '../dedupe/classify.ts'
-import { headerString, type InRecord } from '../kafka/records.ts'
-import { parseSuffixedKey } from '../model/key.ts'
-import { originTsFromValue, parseOriginTs, type OriginTs } from '../model/origin-ts.ts'
+import { RecordError } from '../errors.ts'
+import { classify } from '../provenance/classify.ts'
+import { headerString, type InRecord } from '../model/record.ts'
 import type { Version } from '../model/version.ts'
+import {
+  contentEventId, H, MAX_EVENT_ID_BYTES, originTsFromValue, parseOriginTs, parseSuffixedKey, type OriginTs
+} from '../wire/contract.ts'
 import type { InputPlan } from './plan.ts'
-
-/** Header names of the wire contract. */
-export const H = {
-  originDc: 'x-origin-dc',
-  originTs: 'x-origin-ts',
-  eventId: 'x-event-id',
-  mergedBy: 'x-merged-by'
-} as const
 
 export type Parsed =
   | { readonly kind: 'version', readonly entity: string, readonly version: Version }
   | { readonly kind: 'loop' }
-  | { readonly kind: 'invalid', readonly reason: string }
+  | { readonly kind: 'invalid', readonly error: RecordError }
 
-const invalid = (reason: string): Parsed => ({ kind: 'invalid', reason })
-
-/** Longest accepted x-event-id, in UTF-8 bytes (a UUID takes 36). */
-export const MAX_EVENT_ID_BYTES = 1024
+// Made only for invalid records, which are rare: the error travels to the dead-letter topic, never thrown.
+const invalid = (reason: string): Parsed => ({ kind: 'invalid', error: new RecordError(reason) })
 
 /**
  * Reads one record against the wire contract (README, "Wire contract"). Pure: the same bytes give the same
@@ -98,10 +89,7 @@ export function parseRecord (record: InRecord, input: InputPlan, localDc: string
   }
   if (typeof time === 'string') return invalid(time)
 
-  // Without an event id, a content hash stands in: the same write has the same bytes in every DC, and two
-  // writes with equal stamps and equal bytes are interchangeable, so the tie-break stays total and shared.
-  const eventId = headerString(record.headers, H.eventId) ??
-    'sha1:' + createHash('sha1').update(record.key).update(value ?? Buffer.alloc(0)).digest('hex')
+  const eventId = headerString(record.headers, H.eventId) ?? contentEventId(record.key, value)
   // UTF-8 takes at most 3 bytes per UTF-16 unit, so short ids skip the byte count.
   if (eventId.length > MAX_EVENT_ID_BYTES / 3 && Buffer.byteLength(eventId) > MAX_EVENT_ID_BYTES) {
     return invalid(`${H.eventId} of ${Buffer.byteLength(eventId)} bytes exceeds ${MAX_EVENT_ID_BYTES}`)

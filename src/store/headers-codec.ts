@@ -1,4 +1,4 @@
-import { headerValues, type RecordHeaders } from '../kafka/records.ts'
+import { headerValues, type RecordHeaders } from '../model/record.ts'
 
 /**
  * A record's headers inside the outbox blob (outbox-codec.ts): u32 count, then per header u32 key length,

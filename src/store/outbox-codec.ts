@@ -1,3 +1,4 @@
+import { StoreError } from '../errors.ts'
 import type { OutboxRecord } from './state-store.ts'
 import { decodeHeaders, encodeHeaders } from './headers-codec.ts'
 
@@ -59,6 +60,6 @@ export function decodeOutbox (blob: Buffer): OutboxRecord[] {
     const headers = decodeHeaders(blob.subarray(at, at + headersLen)); at += headersLen
     out.push({ topic, partition, key, value, headers })
   }
-  if (at !== blob.length) throw new Error(`outbox blob has ${blob.length - at} bytes after its ${count} records`)
+  if (at !== blob.length) throw new StoreError(`the state store is corrupt: an outbox blob has ${blob.length - at} bytes after its ${count} records`)
   return out
 }

@@ -8,7 +8,7 @@ import { startConcord, sum } from '../../lab/concord-process.ts'
 import { readUntil } from '../../lab/read.ts'
 import { createTopicPair, produce } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
-import type { OutRecord } from '../../src/kafka/records.ts'
+import type { OutRecord } from '../../src/model/record.ts'
 
 const settings = labSettings()
 const [dc1] = settings.dcs

@@ -8,7 +8,7 @@ import { readUntil } from '../../lab/read.ts'
 import { createTopicPair, identical, matchesOracle, produce, readMerged, startDc, waitConsumed } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
 import { expectedState, makeWrites, recordsByDc } from '../../lab/workload.ts'
-import { headerString, type OutRecord } from '../../src/kafka/records.ts'
+import { headerString, type OutRecord } from '../../src/model/record.ts'
 
 /**
  * concord on the real lab: a processor per DC as a child process (`concord run`), MirrorMaker 2 both ways.

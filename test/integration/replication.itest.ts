@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { connectAdmin } from '../../src/kafka/admin.ts'
 import { connectProducer } from '../../src/kafka/producer.ts'
-import { headerString } from '../../src/kafka/records.ts'
+import { headerString } from '../../src/model/record.ts'
 import { DC1, DC2, PARTITIONS } from './lab.ts'
 import { readUntil } from '../../lab/read.ts'
 

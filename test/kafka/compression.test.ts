@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test'
 import { createZstdCompress } from 'node:zlib'
 import kafkajs from '../../src/kafka/kafkajs.ts'
 import xxh32 from 'lz4js/xxh32.js'
-import { KafkaError } from '../../src/errors.ts'
+import { CompressionError } from '../../src/errors.ts'
 import * as lz4 from '../../src/kafka/codecs/lz4.ts'
 import * as snappy from '../../src/kafka/codecs/snappy.ts'
 import * as zstd from '../../src/kafka/codecs/zstd.ts'
@@ -31,7 +31,7 @@ function nearEndMatch (blockLength: number): Buffer {
 }
 
 const codecs = { snappy, lz4, zstd } as const
-const isKafkaError = (err: unknown): boolean => err instanceof KafkaError && err.code === 'CONCORD_ERR_KAFKA'
+const isCompressionError = (err: unknown): boolean => err instanceof CompressionError && err.code === 'CONCORD_ERR_COMPRESSION' && !err.retriable
 
 for (const [name, codec] of Object.entries(codecs)) {
   describe(`the ${name} codec`, () => {
@@ -63,13 +63,13 @@ describe('snappy decompression', () => {
     assert.deepEqual(snappy.decompress(xerial([])), Buffer.alloc(0))
   })
 
-  it('rejects a Xerial block that runs past the input with a KafkaError', () => {
+  it('rejects a Xerial block that runs past the input with a CompressionError', () => {
     const frame = xerial([snappy.compress(small)])
-    assert.throws(() => snappy.decompress(frame.subarray(0, frame.length - 1)), isKafkaError)
+    assert.throws(() => snappy.decompress(frame.subarray(0, frame.length - 1)), isCompressionError)
   })
 
-  it('rejects bytes that are not snappy with a KafkaError', () => {
-    assert.throws(() => snappy.decompress(Buffer.from([0x05, 0x01, 0x02])), isKafkaError)
+  it('rejects bytes that are not snappy with a CompressionError', () => {
+    assert.throws(() => snappy.decompress(Buffer.from([0x05, 0x01, 0x02])), isCompressionError)
   })
 })
 
@@ -164,14 +164,14 @@ describe('lz4 frames', () => {
     assert.deepEqual(lz4.decompress(frame), Buffer.concat([first, first.subarray(0, 16), Buffer.from([1, 2, 3, 4, 5])]))
   })
 
-  it('are rejected with a KafkaError when truncated, mislabelled or not LZ4', () => {
+  it('are rejected with a CompressionError when truncated, mislabelled or not LZ4', () => {
     const frame = lz4.compress(mixed)
-    assert.throws(() => lz4.decompress(frame.subarray(0, frame.length - 1)), isKafkaError)
-    assert.throws(() => lz4.decompress(frame.subarray(0, frame.length - 4)), isKafkaError)
+    assert.throws(() => lz4.decompress(frame.subarray(0, frame.length - 1)), isCompressionError)
+    assert.throws(() => lz4.decompress(frame.subarray(0, frame.length - 4)), isCompressionError)
     const wrongSize = withAllLz4Fields(frame, mixed)
     wrongSize.writeBigUInt64LE(BigInt(mixed.length - 1), 6)
-    assert.throws(() => lz4.decompress(wrongSize), isKafkaError)
-    assert.throws(() => lz4.decompress(Buffer.from('not an lz4 frame')), isKafkaError)
+    assert.throws(() => lz4.decompress(wrongSize), isCompressionError)
+    assert.throws(() => lz4.decompress(Buffer.from('not an lz4 frame')), isCompressionError)
   })
 })
 
@@ -191,9 +191,9 @@ describe('zstd frames', () => {
     assert.deepEqual(zstd.decompress(frame), mixed)
   })
 
-  it('are rejected with a KafkaError when corrupt', () => {
+  it('are rejected with a CompressionError when corrupt', () => {
     const frame = zstd.compress(mixed)
-    assert.throws(() => zstd.decompress(frame.subarray(0, frame.length - 10)), isKafkaError)
+    assert.throws(() => zstd.decompress(frame.subarray(0, frame.length - 10)), isCompressionError)
   })
 })
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import fc from 'fast-check'
-import type { OutRecord } from '../../src/kafka/records.ts'
+import type { OutRecord } from '../../src/model/record.ts'
 import { recordBytes, requestChunks } from '../../src/kafka/request-chunks.ts'
 
 const record = (i: number, valueBytes: number): OutRecord => ({

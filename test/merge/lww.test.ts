@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { InternalError } from '../../src/errors.ts'
 import { lww } from '../../src/merge/lww.ts'
 import { policies } from '../../src/merge/index.ts'
 import { absorb } from '../../src/merge/siblings.ts'
@@ -116,7 +117,7 @@ describe('lww merge', () => {
   })
 
   test('rejects an empty sibling set', () => {
-    assert.throws(() => lww.merge([]), TypeError)
+    assert.throws(() => lww.merge([]), InternalError)
   })
 })
 

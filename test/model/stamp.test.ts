@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { compareStamps, compareUtf8, formatTs, type Stamp } from '../../src/model/stamp.ts'
+import { compareStamps, compareUtf8, type Stamp } from '../../src/model/stamp.ts'
+import { formatTs } from '../../src/wire/contract.ts'
 
 const sign = (n: number): -1 | 0 | 1 => n < 0 ? -1 : n > 0 ? 1 : 0
 const utf8Order = (a: string, b: string): -1 | 0 | 1 => sign(Buffer.compare(Buffer.from(a), Buffer.from(b)))

@@ -7,12 +7,15 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { encodeMsgpack } from '../../src/codec/msgpack.ts'
+import { policies } from '../../src/merge/index.ts'
 import { validateConfig } from '../../src/config/validate.ts'
-import type { InRecord, RecordHeaders } from '../../src/kafka/records.ts'
-import { DLQ, Engine, type BatchResult, type RecordOutcome } from '../../src/processor/engine.ts'
+import type { InRecord, RecordHeaders } from '../../src/model/record.ts'
+import { DLQ } from '../../src/wire/contract.ts'
+import { Engine, type BatchResult, type RecordOutcome } from '../../src/processor/engine.ts'
 import { planTopics } from '../../src/processor/plan.ts'
 import { openDatabase } from '../../src/store/open.ts'
-import { StateStore } from '../../src/store/state-store.ts'
+import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
+import type { StateStore } from '../../src/store/state-store.ts'
 
 const T = 1_700_000_000_000
 type Dc = 'dc1' | 'dc2'
@@ -37,10 +40,10 @@ function rig (dc: Dc, topic: Record<string, unknown> = {}): Rig {
     peers: [PEER[dc]],
     kafka: { brokers: ['127.0.0.1:19092'] },
     topics: [{ name: 'orders', policy: 'lww', ...topic }]
-  })
+  }, { policies })
   // validateConfig resolves store.dir to an absolute path (':memory:' would become <cwd>/:memory:), so the
   // throwaway store is opened directly.
-  const store = new StateStore(openDatabase({ dir: ':memory:', synchronous: 'normal', cacheMb: 16 }))
+  const store = new SqliteStateStore(openDatabase({ dir: ':memory:', synchronous: 'normal', cacheMb: 16 }))
   const plans = planTopics(config, name => store.topicId(name))
   return { dc, store, engine: new Engine(store, plans), topicId: plans.topics[0]!.id, next: new Map() }
 }

@@ -1,6 +1,6 @@
 import lz4js from 'lz4js'
 import xxh32 from 'lz4js/xxh32.js'
-import { KafkaError } from '../../errors.ts'
+import { CompressionError } from '../../errors.ts'
 
 /*
  * A Kafka LZ4 batch (attributes codec 3) is one LZ4 frame, all integers little-endian:
@@ -100,28 +100,28 @@ export function decompress (input: Buffer): Buffer {
       written = lz4js.decompressBlock(input, out, block.at, block.size, written)
     }
     if (written - before > blockMax || written > out.length) {
-      throw new KafkaError(`lz4: block at byte ${block.at} decodes past its ${blockMax}-byte maximum or the content size`)
+      throw new CompressionError(`lz4: block at byte ${block.at} decodes past its ${blockMax}-byte maximum or the content size`)
     }
   }
   if (contentSize !== undefined && written !== contentSize) {
-    throw new KafkaError(`lz4: decoded ${written} bytes, the frame declares ${contentSize}`)
+    throw new CompressionError(`lz4: decoded ${written} bytes, the frame declares ${contentSize}`)
   }
   return written === out.length ? out : out.subarray(0, written)
 }
 
 /** Checks the descriptor and finds the blocks, so decoding can write into one buffer. */
 function readFrame (input: Buffer): Frame {
-  if (input.length < HEADER_BYTES || input.readUInt32LE(0) !== MAGIC) throw new KafkaError('lz4: not an LZ4 frame (bad magic number)')
+  if (input.length < HEADER_BYTES || input.readUInt32LE(0) !== MAGIC) throw new CompressionError('lz4: not an LZ4 frame (bad magic number)')
   const flg = input.readUInt8(4)
-  if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_01) throw new KafkaError(`lz4: unsupported frame version in FLG 0x${flg.toString(16)}`)
-  if ((flg & FLG_DICTIONARY_ID) !== 0) throw new KafkaError('lz4: frames that need a dictionary are not supported')
+  if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_01) throw new CompressionError(`lz4: unsupported frame version in FLG 0x${flg.toString(16)}`)
+  if ((flg & FLG_DICTIONARY_ID) !== 0) throw new CompressionError('lz4: frames that need a dictionary are not supported')
   const sizeId = (input.readUInt8(5) >> 4) & 0x7
-  if (sizeId < 4) throw new KafkaError(`lz4: invalid block maximum size id ${sizeId}`)
+  if (sizeId < 4) throw new CompressionError(`lz4: invalid block maximum size id ${sizeId}`)
   const blockMax = 1 << (2 * sizeId + 8)
   let at = 6
   let contentSize: number | undefined
   if ((flg & FLG_CONTENT_SIZE) !== 0) {
-    if (input.length < at + 9) throw new KafkaError('lz4: truncated frame descriptor')
+    if (input.length < at + 9) throw new CompressionError('lz4: truncated frame descriptor')
     contentSize = Number(input.readBigUInt64LE(at))
     at += 8
   }
@@ -131,21 +131,21 @@ function readFrame (input: Buffer): Frame {
   const blocks = []
   let bound = 0
   for (;;) {
-    if (at + 4 > input.length) throw new KafkaError(`lz4: frame ends at byte ${input.length} without an end mark`)
+    if (at + 4 > input.length) throw new CompressionError(`lz4: frame ends at byte ${input.length} without an end mark`)
     const word = input.readUInt32LE(at)
     at += 4
     if (word === 0) break
     const stored = word >= BLOCK_STORED
     const size = stored ? word - BLOCK_STORED : word
     if (size > blockMax || at + size + checksumBytes > input.length) {
-      throw new KafkaError(`lz4: block of ${size} bytes at byte ${at} exceeds the ${blockMax}-byte maximum or the input`)
+      throw new CompressionError(`lz4: block of ${size} bytes at byte ${at} exceeds the ${blockMax}-byte maximum or the input`)
     }
     blocks.push({ at, size, stored })
     bound += stored ? size : Math.min(blockMax, 255 * size)
     at += size + checksumBytes
   }
   if (contentSize !== undefined && contentSize > bound) {
-    throw new KafkaError(`lz4: content size ${contentSize} exceeds what the blocks can hold (${bound})`)
+    throw new CompressionError(`lz4: content size ${contentSize} exceeds what the blocks can hold (${bound})`)
   }
   return { blockMax, contentSize, blocks, bound }
 }

@@ -1,5 +1,5 @@
 import snappyjs from 'snappyjs'
-import { KafkaError } from '../../errors.ts'
+import { CompressionError } from '../../errors.ts'
 
 /*
  * Kafka snappy payloads come in two shapes; decompress accepts both.
@@ -42,11 +42,11 @@ function decompressXerial (input: Buffer): Buffer {
   const blocks: Buffer[] = []
   let at = XERIAL_HEADER_BYTES
   while (at < input.length) {
-    if (at + 4 > input.length) throw new KafkaError(`snappy: truncated Xerial block length at byte ${at}`)
+    if (at + 4 > input.length) throw new CompressionError(`snappy: truncated Xerial block length at byte ${at}`)
     const length = input.readInt32BE(at)
     at += 4
     if (length < 0 || at + length > input.length) {
-      throw new KafkaError(`snappy: Xerial block of ${length} bytes at byte ${at} overruns the ${input.length}-byte input`)
+      throw new CompressionError(`snappy: Xerial block of ${length} bytes at byte ${at} overruns the ${input.length}-byte input`)
     }
     blocks.push(uncompressBlock(input.subarray(at, at + length)))
     at += length
@@ -58,6 +58,6 @@ function uncompressBlock (block: Buffer): Buffer {
   try {
     return snappyjs.uncompress(block)
   } catch (err) {
-    throw new KafkaError('snappy: invalid snappy block', { cause: err })
+    throw new CompressionError('snappy: invalid snappy block', { cause: err })
   }
 }

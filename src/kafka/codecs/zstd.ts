@@ -1,5 +1,5 @@
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib'
-import { KafkaError } from '../../errors.ts'
+import { CompressionError } from '../../errors.ts'
 
 /*
  * Kafka carries one zstd frame (RFC 8878): magic 0x28B52FFD, frame header, blocks, optional checksum. librdkafka
@@ -14,6 +14,6 @@ export function decompress (input: Buffer): Buffer {
   try {
     return zstdDecompressSync(input)
   } catch (err) {
-    throw new KafkaError('zstd: invalid zstd frame', { cause: err })
+    throw new CompressionError('zstd: invalid zstd frame', { cause: err })
   }
 }
