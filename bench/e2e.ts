@@ -12,6 +12,7 @@ import { connectConsumer, type KafkaConsumer } from '../src/kafka/consumer.ts'
 import { connectProducer, type KafkaProducer } from '../src/kafka/producer.ts'
 import { headerString, type OutRecord } from '../src/model/record.ts'
 import { percentile } from './machine.ts'
+import { H, originHeaders, suffixedKey } from '../src/wire/contract.ts'
 
 /**
  * End-to-end benchmark on one DC (the lab's dc1 broker, no MirrorMaker): N records pre-loaded as dc1's
@@ -93,9 +94,9 @@ function * preloadChunks (o: E2eOptions, topic: string, partitions: number, base
       chunk.push({
         topic: dc === 'dc1' ? topic : `dc2.${topic}`,
         partition: partitionOf(entity, partitions),
-        key: `${entity}-${dc}`,
+        key: suffixedKey(entity, dc),
         value: valueOf(entity, dc, ts, i),
-        headers: { 'x-origin-dc': dc, 'x-origin-ts': String(ts), 'x-event-id': `${ts.toString(16)}-${dc}-${i}` }
+        headers: originHeaders({ dc, ts, counter: 0, eventId: `${ts.toString(16)}-${dc}-${i}` })
       })
     }
     yield chunk
@@ -123,9 +124,9 @@ export function latencyRecord (topic: string, prefix: string, i: number, now: nu
   return {
     topic,
     partition: partitionOf(entity, partitions),
-    key: `${entity}-dc1`,
+    key: suffixedKey(entity, 'dc1'),
     value: valueOf(entity, 'dc1', now, i),
-    headers: { 'x-origin-dc': 'dc1', 'x-origin-ts': String(now), 'x-event-id': `${now.toString(16)}-${prefix}-${i}` }
+    headers: originHeaders({ dc: 'dc1', ts: now, counter: 0, eventId: `${now.toString(16)}-${prefix}-${i}` })
   }
 }
 
@@ -147,7 +148,7 @@ export async function startProbe (
       onBatch: async batch => {
         const now = Date.now()
         for (const r of batch.records) {
-          const ts = headerString(r.headers, 'x-origin-ts')
+          const ts = headerString(r.headers, H.originTs)
           if (r.key !== null && ts !== undefined) onRecord(r.key.toString('utf8'), now - Number.parseInt(ts, 10))
         }
       }

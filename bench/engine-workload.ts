@@ -1,6 +1,7 @@
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
 import type { InBatch, InRecord } from '../src/model/record.ts'
 import { prng } from '../lab/workload.ts'
+import { H, suffixedKey } from '../src/wire/contract.ts'
 
 /**
  * Batches as the consumer hands them over (Buffers for key, value and headers), for the engine benchmark:
@@ -24,9 +25,9 @@ export function* batches (o: { entities: number, records: number, batchSize: num
       records.push({
         offset: String(offset++),
         timestamp: String(ts),
-        key: Buffer.from(`${entity}-${dc}`),
+        key: Buffer.from(suffixedKey(entity, dc)),
         value: encodeMsgpack({ id: entity, timestamp: ts, status: 'paid', amount: 4200, customer: 'c-1234', pad }),
-        headers: { 'x-origin-dc': Buffer.from(dc), 'x-origin-ts': Buffer.from(String(ts)), 'x-event-id': Buffer.from(eventId) }
+        headers: { [H.originDc]: Buffer.from(dc), [H.originTs]: Buffer.from(String(ts)), [H.eventId]: Buffer.from(eventId) }
       })
     }
     yield { topic: dc === 'dc1' ? 'orders' : 'dc2.orders', partition: 0, records }

@@ -13,6 +13,7 @@ import { SqliteStateStore } from '../src/store/sqlite-state-store.ts'
 import type { StateStore } from '../src/store/state-store.ts'
 import { batches } from './engine-workload.ts'
 import { median } from './machine.ts'
+import { H, suffixedKey } from '../src/wire/contract.ts'
 
 /**
  * Engine benchmark: batches handed straight to the pipeline (parse -> absorb -> merge -> one store
@@ -77,9 +78,9 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
           return {
             offset: String(first + i),
             timestamp: String(ts),
-            key: Buffer.from(`order-${first + i}-dc1`),
+            key: Buffer.from(suffixedKey(`order-${first + i}`, 'dc1')),
             value: encodeMsgpack({ id: `order-${first + i}`, timestamp: ts }),
-            headers: { 'x-origin-dc': Buffer.from('dc1'), 'x-origin-ts': Buffer.from(String(ts)), 'x-event-id': Buffer.from(`fill-${first + i}`) }
+            headers: { [H.originDc]: Buffer.from('dc1'), [H.originTs]: Buffer.from(String(ts)), [H.eventId]: Buffer.from(`fill-${first + i}`) }
           }
         })
       }

@@ -6,6 +6,7 @@ import { up } from './lab.ts'
 import { createTopicPair, identical, matchesOracle, produce, readMerged, startDc, waitConsumed } from './scenario.ts'
 import { labSettings } from './settings.ts'
 import { expectedState, makeWrites, recordsByDc } from './workload.ts'
+import { H } from '../src/wire/contract.ts'
 
 /**
  * The demo: the lab, one concord per DC, conflicting writes to the same entities in both DCs (ties, deletes,
@@ -31,9 +32,9 @@ const writes = makeWrites(options)
 const byDc = recordsByDc(writes, options)
 // Malformed records: dead-lettered in both DCs (the DLQ takes them, the records around them still merge).
 const malformed: OutRecord[] = [
-  { topic, partition: 0, key: 'order-0-dc9', value: 'unknown dc', headers: { 'x-origin-ts': '1', 'x-event-id': 'bad-1' } },
-  { topic, partition: 0, key: 'order-0-dc1', value: 'no timestamp', headers: { 'x-event-id': 'bad-2' } },
-  { topic, partition: 0, key: 'no-suffix', value: 'bad key', headers: { 'x-origin-ts': 'yesterday' } }
+  { topic, partition: 0, key: 'order-0-dc9', value: 'unknown dc', headers: { [H.originTs]: '1', [H.eventId]: 'bad-1' } },
+  { topic, partition: 0, key: 'order-0-dc1', value: 'no timestamp', headers: { [H.eventId]: 'bad-2' } },
+  { topic, partition: 0, key: 'no-suffix', value: 'bad key', headers: { [H.originTs]: 'yesterday' } }
 ]
 // Echoes: dc1 writes that "came back" in dc1's copy of dc2's topic (as through a replication loop).
 const echoes = byDc.get('dc1')!.slice(0, 5).map(r => ({ ...r, topic: `dc2.${topic}` }))

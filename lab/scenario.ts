@@ -7,6 +7,7 @@ import { startConcord, sum, type ConcordProcess } from './concord-process.ts'
 import { lastByKey, readUntil } from './read.ts'
 import type { LabSettings } from './settings.ts'
 import type { Write } from './workload.ts'
+import { H } from '../src/wire/contract.ts'
 
 /** Steps shared by the demo, the integration tests and the benchmarks, on the running lab. */
 
@@ -60,7 +61,7 @@ export async function waitConsumed (procs: readonly ConcordProcess[], expected: 
 interface MergedRecord { readonly value: Buffer | null, readonly headers: RecordHeaders }
 
 const sameRecord = (a: MergedRecord, b: { value: Buffer | null, eventId: string | undefined }): boolean =>
-  headerString(a.headers, 'x-event-id') === b.eventId && (b.value === null ? a.value === null : a.value?.equals(b.value) === true)
+  headerString(a.headers, H.eventId) === b.eventId && (b.value === null ? a.value === null : a.value?.equals(b.value) === true)
 
 /** Whether a merged changelog (last record per entity) holds exactly the oracle's winners. */
 export function matchesOracle (merged: ReadonlyMap<string, MergedRecord>, oracle: ReadonlyMap<string, Write>): boolean {
@@ -74,7 +75,7 @@ export function matchesOracle (merged: ReadonlyMap<string, MergedRecord>, oracle
 export function identical (a: ReadonlyMap<string, MergedRecord>, b: ReadonlyMap<string, MergedRecord>): boolean {
   return a.size === b.size && [...a].every(([k, r]) => {
     const o = b.get(k)
-    return o !== undefined && sameRecord(o, { value: r.value, eventId: headerString(r.headers, 'x-event-id') })
+    return o !== undefined && sameRecord(o, { value: r.value, eventId: headerString(r.headers, H.eventId) })
   })
 }
 

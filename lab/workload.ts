@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
 import type { OutRecord } from '../src/model/record.ts'
+import { originHeaders, suffixedKey } from '../src/wire/contract.ts'
 
 /**
  * Conflicting writes to the same entities from two datacenters, with ties, deletes, late arrivals and
@@ -81,9 +82,9 @@ export function recordsByDc (writes: readonly Write[], o: WorkloadOptions): Map<
     const record: OutRecord = {
       topic: o.topic,
       partition: partitionOf(w.entity, o.partitions),
-      key: `${w.entity}-${w.dc}`,
+      key: suffixedKey(w.entity, w.dc),
       value: w.value,
-      headers: { 'x-origin-dc': w.dc, 'x-origin-ts': w.counter === 0 ? String(w.ts) : `${w.ts}:${w.counter}`, 'x-event-id': w.eventId }
+      headers: originHeaders(w)
     }
     out.get(w.dc)!.push(record)
     if (rand() < (o.duplicateRate ?? 0.05)) out.get(w.dc)!.push(record)
