@@ -10,7 +10,7 @@ import { encodeMsgpack } from '../../src/codec/msgpack.ts'
 import { policies } from '../../src/merge/index.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import type { InRecord, RecordHeaders } from '../../src/model/record.ts'
-import { DLQ } from '../../src/wire/contract.ts'
+import { DLQ, MAX_EVENT_ID_BYTES } from '../../src/wire/contract.ts'
 import { Engine, type BatchResult, type RecordOutcome } from '../../src/processor/engine.ts'
 import { planTopics } from '../../src/processor/plan.ts'
 import { openDatabase } from '../../src/store/open.ts'
@@ -394,16 +394,20 @@ describe('Engine: the wire contract', () => {
     ])
   })
 
-  test('an x-event-id too long for the sibling blob (over 65,535 UTF-8 bytes) is dead-lettered instead of failing the batch', () => {
+  test('an x-event-id of up to 1,024 UTF-8 bytes is accepted and a longer one is dead-lettered instead of failing the batch', () => {
     const r = rig('dc1')
-    const result = feed(r, 'orders', [write('a', 'dc1', T, 'x'.repeat(70_000), 'v'), write('b', 'dc1', T, 'e1', 'v')])
-    assert.deepEqual(result.counts, counts({ applied: 1, dead_lettered: 1 }))
-    assert.equal(r.store.offsets().get('orders:0'), 2)
+    const atLimit = 'é'.repeat(MAX_EVENT_ID_BYTES / 2) // 2 bytes each in UTF-8: exactly the limit
+    const over = 'x'.repeat(MAX_EVENT_ID_BYTES) + 'é' // one character past it, by bytes not characters
+    const result = feed(r, 'orders', [write('a', 'dc1', T, atLimit, 'v'), write('b', 'dc1', T, over, 'v'), write('c', 'dc1', T, 'x'.repeat(70_000), 'v')])
+    assert.deepEqual(result.counts, counts({ applied: 1, dead_lettered: 2 }))
+    assert.equal(stampOf(r, 'a')?.eventId, atLimit)
+    assert.match(String(deadLetters(r)[0]?.headers[DLQ.message]), /x-event-id of 1026 bytes exceeds 1024/)
+    assert.equal(r.store.offsets().get('orders:0'), 3)
   })
 
   test('a batch from a topic the plan does not consume is refused before anything is written', () => {
     const r = rig('dc1')
-    assert.throws(() => r.engine.process({ topic: 'dc1.orders', partition: 0, records: [] }), /no plan for input topic dc1.orders/)
+    assert.throws(() => r.engine.process({ topic: 'dc1.orders', partition: 0, records: [] }), { name: 'InternalError', message: 'no plan for input topic dc1.orders' })
     assert.deepEqual(r.store.offsets(), new Map())
   })
 })
