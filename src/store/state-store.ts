@@ -1,17 +1,21 @@
-import type { Database, Statement } from 'better-sqlite3'
-import type { RecordHeaders } from '../kafka/records.ts'
+import type { RecordHeaders } from '../model/record.ts'
 import type { Stamp } from '../model/stamp.ts'
 import type { Version } from '../model/version.ts'
-import { decodeOutbox, encodeOutbox } from './outbox-codec.ts'
-import { decodeSiblings, encodeSiblings } from './siblings-codec.ts'
 
-/** What the store holds for one entity; the merged version is derived from the siblings by the topic's policy. */
-export interface EntityState {
+/** An entity's siblings and home partition, as the merge needs them. */
+export interface EntitySiblings {
+  /** The entity's home partition: where its first version arrived. */
   readonly partition: number
   readonly siblings: readonly Version[]
 }
 
-export interface EntityWrite extends EntityState {
+/** What the store holds for one entity: its siblings, and the stamp of the merged version written with them. */
+export interface EntityState extends EntitySiblings {
+  /** The merged winner's stamp as last committed (the policy's merge of `siblings` at that commit). */
+  readonly merged: Stamp
+}
+
+export interface EntityWrite extends EntitySiblings {
   readonly topicId: number
   readonly entity: string
   /** Stored beside the siblings for queries and verification. */
@@ -45,109 +49,34 @@ export interface BatchCommit {
   readonly offsets: readonly OffsetWrite[]
 }
 
-interface EntityRow { partition: number, siblings: Buffer }
-
 /**
- * The state store's queries, prepared once. The only writer of entity state, offsets and the outbox.
+ * The store port: what the engine, the processor and the outbox flusher need of the state store. Every
+ * method is synchronous, so that a batch's reads and its commit can run in one transaction with no `await`
+ * in between. The SQLite implementation is `SqliteStateStore`; metering, fault injection and the like wrap a
+ * store as layers implementing this same interface, as Kafka Streams wraps its stores.
  */
-export class StateStore {
-  readonly #db: Database
-  readonly #getEntity: Statement<[number, string], EntityRow>
-  readonly #putEntity: Statement
-  readonly #putOffset: Statement
-  readonly #putOutbox: Statement
-  readonly #readOutbox: Statement<[number, number], { seq: number, records: Buffer }>
-  readonly #deleteOutbox: Statement<[number]>
-  readonly #countOutbox: Statement<[], { n: number }>
-  readonly #commit: (batch: BatchCommit) => void
-  readonly #atomically: (fn: () => unknown) => unknown
-
-  constructor (db: Database) {
-    this.#db = db
-    this.#getEntity = db.prepare('SELECT partition, siblings FROM entities WHERE topic_id = ? AND entity = ?')
-    this.#putEntity = db.prepare(`INSERT INTO entities (topic_id, entity, partition, siblings, merged_dc, merged_ts, merged_counter, merged_event_id, deleted)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (topic_id, entity) DO UPDATE SET siblings = excluded.siblings, merged_dc = excluded.merged_dc,
-        merged_ts = excluded.merged_ts, merged_counter = excluded.merged_counter,
-        merged_event_id = excluded.merged_event_id, deleted = excluded.deleted`)
-    this.#putOffset = db.prepare(`INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?)
-      ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`)
-    this.#putOutbox = db.prepare('INSERT INTO outbox (count, records) VALUES (?, ?)')
-    this.#readOutbox = db.prepare('SELECT seq, records FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
-    this.#deleteOutbox = db.prepare('DELETE FROM outbox WHERE seq <= ?')
-    this.#countOutbox = db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox')
-    this.#atomically = db.transaction((fn: () => unknown) => fn())
-    this.#commit = db.transaction((batch: BatchCommit) => {
-      // Sorted by key so that each B-tree page is visited once per batch.
-      const entities = [...batch.entities].sort((a, b) => a.topicId - b.topicId || (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0))
-      for (const e of entities) {
-        const w = e.merged.stamp
-        this.#putEntity.run(e.topicId, e.entity, e.partition, encodeSiblings(e.siblings), w.dc, w.ts, w.counter, w.eventId, e.merged.value === null ? 1 : 0)
-      }
-      if (batch.outbox.length > 0) this.#putOutbox.run(batch.outbox.length, encodeOutbox(batch.outbox))
-      for (const o of batch.offsets) this.#putOffset.run(o.topic, o.partition, o.nextOffset)
-    })
-  }
-
+export interface StateStore {
   /** The numeric id of a configured topic, assigned on first use. */
-  topicId (name: string): number {
-    this.#db.prepare('INSERT INTO topics (name) VALUES (?) ON CONFLICT (name) DO NOTHING').run(name)
-    return (this.#db.prepare('SELECT id FROM topics WHERE name = ?').get(name) as { id: number }).id
-  }
-
-  getEntity (topicId: number, entity: string): EntityState | undefined {
-    const row = this.#getEntity.get(topicId, entity)
-    if (row === undefined) return undefined
-    return { partition: row.partition, siblings: decodeSiblings(row.siblings) }
-  }
-
+  topicId (name: string): number
+  getEntity (topicId: number, entity: string): EntityState | undefined
   /**
    * Runs `fn` (synchronous) in one transaction: reads inside it skip a lock round each, and a `commit` inside
-   * it becomes a savepoint of it.
+   * it becomes a savepoint of it. When `fn` throws, nothing it wrote is kept.
    */
-  atomically<T> (fn: () => T): T {
-    return this.#atomically(fn) as T
-  }
-
-  /** Writes the batch's state, outbox records and consumed offsets atomically. */
-  commit (batch: BatchCommit): void {
-    this.#commit(batch)
-  }
-
+  atomically<T> (fn: () => T): T
+  /** Writes the batch's state, outbox records and consumed offsets atomically: all of it or, if it throws, none. */
+  commit (batch: BatchCommit): void
   /** Next offset to consume per "topic:partition", as committed. */
-  offsets (): Map<string, number> {
-    const rows = this.#db.prepare('SELECT topic, partition, next_offset FROM offsets').all() as Array<{ topic: string, partition: number, next_offset: number }>
-    return new Map(rows.map(r => [`${r.topic}:${r.partition}`, r.next_offset]))
-  }
-
+  offsets (): Map<string, number>
   /** The output of up to `limit` committed batches after `afterSeq`, oldest first. */
-  pending (afterSeq: number, limit: number): PendingOutput[] {
-    return this.#readOutbox.all(afterSeq, limit).map(r => ({ seq: r.seq, records: decodeOutbox(r.records) }))
-  }
-
+  pending (afterSeq: number, limit: number): PendingOutput[]
   /** Number of outbox records not acknowledged yet. */
-  pendingCount (): number {
-    return this.#countOutbox.get()!.n
-  }
-
+  pendingCount (): number
   /** Forgets the output of the batches up to and including `seq`, once Kafka acknowledged it. */
-  acknowledge (seq: number): void {
-    this.#deleteOutbox.run(seq)
-  }
-
+  acknowledge (seq: number): void
   /** Merged stamp and deletion flag of every entity of a topic, for verification and state queries. */
-  mergedStamps (topicId: number): Map<string, Stamp & { deleted: boolean }> {
-    const rows = this.#db.prepare('SELECT entity, merged_dc, merged_ts, merged_counter, merged_event_id, deleted FROM entities WHERE topic_id = ?')
-      .all(topicId) as Array<{ entity: string, merged_dc: string, merged_ts: number, merged_counter: number, merged_event_id: string, deleted: number }>
-    return new Map(rows.map(r => [r.entity, { dc: r.merged_dc, ts: r.merged_ts, counter: r.merged_counter, eventId: r.merged_event_id, deleted: r.deleted === 1 }]))
-  }
-
+  mergedStamps (topicId: number): Map<string, Stamp & { deleted: boolean }>
   /** Size of the store in pages (of `PRAGMA page_size` bytes, 4096 by default). */
-  pageCount (): number {
-    return this.#db.pragma('page_count', { simple: true }) as number
-  }
-
-  close (): void {
-    this.#db.close()
-  }
+  pageCount (): number
+  close (): void
 }

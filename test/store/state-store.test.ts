@@ -16,7 +16,8 @@ import { decodeOutbox, encodeOutbox } from '../../src/store/outbox-codec.ts'
 import { migrate, MIGRATIONS_DIR } from '../../src/store/migrate.ts'
 import { openDatabase } from '../../src/store/open.ts'
 import { decodeSiblings, encodeSiblings } from '../../src/store/siblings-codec.ts'
-import { StateStore, type BatchCommit, type EntityWrite, type OffsetWrite, type OutboxRecord } from '../../src/store/state-store.ts'
+import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
+import type { StateStore, BatchCommit, EntityWrite, OffsetWrite, OutboxRecord } from '../../src/store/state-store.ts'
 
 const T = 1_700_000_000_000
 const temps: string[] = []
@@ -266,10 +267,10 @@ function insertAt<X> (list: readonly X[], at: number, x: X): X[] {
   return [...list.slice(0, i), x, ...list.slice(i)]
 }
 
-describe('StateStore', () => {
+describe('SqliteStateStore', () => {
   test('commit is atomic: when any statement of a batch fails, none of the batch is visible and the next batch commits', () => {
     fc.assert(fc.property(poisonedArb, p => {
-      const store = new StateStore(memory())
+      const store = new SqliteStateStore(memory())
       const id = store.topicId('orders')
       store.commit({
         entities: [entityWrite(id, 'kept', [version('dc1', 'e0', 'old')])],
@@ -308,7 +309,7 @@ describe('StateStore', () => {
   })
 
   test('pending returns each batch\'s output whole, oldest first, in pages after a seq, and acknowledge forgets up to a seq', () => {
-    const store = new StateStore(memory())
+    const store = new SqliteStateStore(memory())
     const batches = [[1, 2], [3], [], [4, 5, 6]]
     for (const b of batches) store.commit({ entities: [], outbox: b.map(n => outRecord(`t${n % 2}`, n, n === 5 ? null : `v${n}`)), offsets: [] })
     const all = store.pending(0, 100)
@@ -337,9 +338,23 @@ describe('StateStore', () => {
     store.close()
   })
 
+  test('getEntity returns the merged stamp committed with the siblings, and the latest one after an update', () => {
+    const store = new SqliteStateStore(memory())
+    const id = store.topicId('orders')
+    assert.equal(store.getEntity(id, 'order-1'), undefined)
+    const older = version('dc1', 'e1', 'v1')
+    const newer: Version = { stamp: { ts: T + 5, counter: 2, dc: 'dc2', eventId: 'e2' }, value: null }
+    store.commit({ entities: [entityWrite(id, 'order-1', [older], 1)], outbox: [], offsets: [] })
+    assert.deepEqual(store.getEntity(id, 'order-1'), { partition: 1, siblings: [older], merged: older.stamp })
+    // A delete has no value but its stamp is kept like any other, so the engine can compare against it.
+    store.commit({ entities: [entityWrite(id, 'order-1', [older, newer], 1)], outbox: [], offsets: [] })
+    assert.deepEqual(store.getEntity(id, 'order-1')?.merged, { ts: T + 5, counter: 2, dc: 'dc2', eventId: 'e2' })
+    store.close()
+  })
+
   test('a store on disk keeps its topics, entities, outbox and offsets across close and reopen', () => {
     const dir = tempDir()
-    const first = new StateStore(onDisk(dir))
+    const first = new SqliteStateStore(onDisk(dir))
     const id = first.topicId('orders')
     const other = first.topicId('payments')
     const siblings = [version('dc1', 'e1', 'v1'), { stamp: { ts: T + 1, counter: 3, dc: 'dc2', eventId: 'é' }, value: null }]
@@ -354,7 +369,7 @@ describe('StateStore', () => {
 
     const db = onDisk(dir)
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
-    const second = new StateStore(db)
+    const second = new SqliteStateStore(db)
     assert.equal(second.topicId('orders'), id)
     assert.equal(second.topicId('payments'), other)
     assert.deepEqual({ orders: snapshot(second, id, ['order-1']), payments: snapshot(second, other, ['p']) }, before)
