@@ -11,7 +11,7 @@ import { OutboxFlusher } from './processor/outbox.ts'
 import { planTopics } from './processor/plan.ts'
 import { Processor } from './processor/processor.ts'
 import { openDatabase } from './store/open.ts'
-import { StateStore } from './store/state-store.ts'
+import { SqliteStateStore } from './store/sqlite-state-store.ts'
 
 export interface Running {
   readonly httpPort: number
@@ -21,7 +21,7 @@ export interface Running {
 
 /** The composition root: config -> store -> kafka -> processor -> http. */
 export async function run (config: Config, log: Logger = createLogger(config.log.level, { dc: config.dc })): Promise<Running> {
-  const store = new StateStore(openDatabase(config.store))
+  const store = new SqliteStateStore(openDatabase(config.store))
   const plans = planTopics(config, name => store.topicId(name))
   const kafkaLog = log.child({ component: 'kafka' })
   const client: ClientOptions = {
