@@ -9,7 +9,7 @@ import { H, suffixedKey } from '../src/wire/contract.ts'
  * ~200-byte msgpack values and increasing timestamps (so most records change the merged state, the
  * expensive case). `timestamp` is also put in the value for the decoding variant.
  */
-export function* batches (o: { entities: number, records: number, batchSize: number, seed: number, startTs: number }): Generator<InBatch> {
+export function * batches (o: { entities: number, records: number, batchSize: number, seed: number, startTs: number }): Generator<InBatch> {
   const rand = prng(o.seed)
   let ts = o.startTs
   let offset = 0

@@ -119,8 +119,14 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
     store.close()
     const med = median(rates)
     return {
-      ...c, fillSeconds, recordsPerSecond: rates, medianRecordsPerSecond: med, usPerRecord: 1e6 / med,
-      stageUsPerRecord, maxRssMiB: process.resourceUsage().maxRSS / 1024, dbMiB
+      ...c,
+      fillSeconds,
+      recordsPerSecond: rates,
+      medianRecordsPerSecond: med,
+      usPerRecord: 1e6 / med,
+      stageUsPerRecord,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      dbMiB
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

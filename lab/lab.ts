@@ -86,13 +86,24 @@ export async function up (settings: LabSettings, log: Log): Promise<void> {
   try {
     const configs = settings.dcs.map(dc => writeBrokerConfig(settings, dc))
     await Promise.all(configs.map((file, i) => runJava({
-      name: `format ${settings.dcs[i]!.id}`, libs, mainClass: 'kafka.tools.StorageTool',
-      args: ['format', '-t', clusterId(), '-c', file], heap: '256m', log4j, tag
+      name: `format ${settings.dcs[i]!.id}`,
+      libs,
+      mainClass: 'kafka.tools.StorageTool',
+      args: ['format', '-t', clusterId(), '-c', file],
+      heap: '256m',
+      log4j,
+      tag
     })))
     for (const [i, dc] of settings.dcs.entries()) {
       state.processes.push(startJava({
-        name: `${dc.id} broker`, libs, mainClass: 'kafka.Kafka', args: [configs[i]!], heap: settings.brokerHeap,
-        log4j, log: join(settings.dir, dc.id, 'broker.log'), tag
+        name: `${dc.id} broker`,
+        libs,
+        mainClass: 'kafka.Kafka',
+        args: [configs[i]!],
+        heap: settings.brokerHeap,
+        log4j,
+        log: join(settings.dir, dc.id, 'broker.log'),
+        tag
       }))
       saveState(settings, state)
     }
@@ -100,8 +111,14 @@ export async function up (settings: LabSettings, log: Log): Promise<void> {
     log(`brokers up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${settings.dcs.map(d => `${d.id} ${d.bootstrap}`).join(', ')}`)
     await createTopics(settings)
     const mm2 = startJava({
-      name: 'MirrorMaker 2', libs, mainClass: 'org.apache.kafka.connect.mirror.MirrorMaker',
-      args: [writeMirrorMakerConfig(settings)], heap: settings.mm2Heap, log4j, log: join(settings.dir, 'mm2.log'), tag
+      name: 'MirrorMaker 2',
+      libs,
+      mainClass: 'org.apache.kafka.connect.mirror.MirrorMaker',
+      args: [writeMirrorMakerConfig(settings)],
+      heap: settings.mm2Heap,
+      log4j,
+      log: join(settings.dir, 'mm2.log'),
+      tag
     })
     state.processes.push(mm2)
     saveState(settings, state)

@@ -60,7 +60,7 @@ function policySchema (policies: PolicyCatalog) {
   return Type.Object({ type: Type.String() }, {
     additionalProperties: true,
     read,
-    docType: `name or mapping`,
+    docType: 'name or mapping',
     docDefault: 'required',
     description: `merge policy: ${names.map(n => `\`${n}\``).join(', ')} (a name, or \`{ type: <name>, ...options }\`)`
   })

@@ -42,8 +42,10 @@ export async function startHttp (host: string, port: number, handlers: HttpHandl
   })
   await new Promise<void>((resolve, reject) => {
     const refuse = (err: NodeJS.ErrnoException): void => {
-      const why = err.code === 'EADDRINUSE' ? 'the address is in use (another process listens there)'
-        : err.code === 'EADDRNOTAVAIL' ? 'the address is not on this host'
+      const why = err.code === 'EADDRINUSE'
+        ? 'the address is in use (another process listens there)'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'the address is not on this host'
           : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message
       reject(new HttpError(`cannot listen on ${host}:${port} (http.host, http.port): ${why}`, { cause: err }))
     }

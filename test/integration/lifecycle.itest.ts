@@ -14,8 +14,12 @@ const settings = labSettings()
 const [dc1] = settings.dcs
 const fresh = (name: string): string => `it-${name}-${Date.now().toString(36)}`
 const spec = (topic: string) => ({
-  dc: 'dc1', peers: ['dc2'], brokers: dc1.bootstrap, topics: [{ name: topic, policy: 'lww' }],
-  dir: mkdtempSync(join(tmpdir(), 'concord-it-')), groupId: `concord-dc1-${topic}`
+  dc: 'dc1',
+  peers: ['dc2'],
+  brokers: dc1.bootstrap,
+  topics: [{ name: topic, policy: 'lww' }],
+  dir: mkdtempSync(join(tmpdir(), 'concord-it-')),
+  groupId: `concord-dc1-${topic}`
 })
 
 describe('the processor lifecycle', () => {

@@ -19,7 +19,6 @@ const [dc1, dc2] = settings.dcs
 const fresh = (name: string): string => `it-${name}-${Date.now().toString(36)}`
 
 describe('concord on two datacenters', () => {
-
   describe('concurrent conflicting writes', () => {
     const topic = fresh('converge')
     const work = mkdtempSync(join(tmpdir(), 'concord-it-'))

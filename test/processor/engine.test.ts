@@ -369,7 +369,7 @@ describe('Engine: the wire contract', () => {
   test('offsets are committed as the last offset of the batch plus one, per topic-partition, whatever the records were', () => {
     const r = rig('dc1')
     const at = (offset: number, x: Raw): InRecord => ({ ...x, offset: String(offset) })
-    r.engine.process({ topic: 'orders', partition: 2, records: [41, 42, 43].map(o => at(o, write(`e${o}`, 'dc1', T, 'i', 'v')))})
+    r.engine.process({ topic: 'orders', partition: 2, records: [41, 42, 43].map(o => at(o, write(`e${o}`, 'dc1', T, 'i', 'v'))) })
     assert.equal(r.store.offsets().get('orders:2'), 44)
     // Only a dead letter and a loop: the offset still moves.
     r.engine.process({ topic: 'orders', partition: 2, records: [at(44, raw(null, 'v', {}))] })
