@@ -16,6 +16,22 @@ export interface RunOptions {
   readonly startOffset: (topic: string, partition: number) => string | undefined
   /** Called for each fetched batch, one at a time. The batch counts as consumed once this resolves. */
   readonly onBatch: (batch: InBatch) => Promise<void>
+  /**
+   * Called each time the member joins the group, with every partition it is now assigned (possibly none),
+   * after `onRevoked` for the ones it lost. Must not throw (it runs inside the client's group join).
+   */
+  readonly onAssigned?: (partitions: readonly TopicPartition[]) => void
+  /**
+   * Called with the partitions the member held and no longer does: at a group join, the previous assignment
+   * minus the new one; when the consumer stops (or the client stops it after a crash), everything it held.
+   * Never called with an empty list. Must not throw.
+   */
+  readonly onRevoked?: (partitions: readonly TopicPartition[]) => void
+}
+
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
 }
 
 /** The project's consumer port: batches in offset order per partition, positions owned by the caller. */
@@ -24,6 +40,8 @@ export interface KafkaConsumer {
   /** Stops fetching after the batch in progress and leaves the group. */
   stop (): Promise<void>
 }
+
+const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`
 
 export async function connectConsumer (options: ConsumerOptions): Promise<KafkaConsumer> {
   const consumer: Consumer = createClient(options).consumer({
@@ -42,18 +60,34 @@ export async function connectConsumer (options: ConsumerOptions): Promise<KafkaC
   // Next offset to hand out per "topic:partition"; records below it were consumed already. kafkajs applies a
   // seek on its next fetch, so a fetch already in flight at assignment may still return older records.
   const expected = new Map<string, bigint>()
+  // The partitions assigned at the last group join, by "topic:partition".
+  let held = new Map<string, TopicPartition>()
   return {
-    async run ({ topics, startOffset, onBatch }) {
+    async run ({ topics, startOffset, onBatch, onAssigned = () => {}, onRevoked = () => {} }) {
       await consumer.subscribe({ topics: [...topics], fromBeginning: true })
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const assigned: TopicPartition[] = []
         for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
           for (const partition of partitions) {
+            assigned.push({ topic, partition })
             const offset = startOffset(topic, partition)
             if (offset === undefined) continue
             expected.set(`${topic}:${partition}`, BigInt(offset))
             consumer.seek({ topic, partition, offset })
           }
         }
+        const now = new Set(assigned.map(tpKey))
+        const lost = [...held.values()].filter(tp => !now.has(tpKey(tp)))
+        held = new Map(assigned.map(tp => [tpKey(tp), tp]))
+        if (lost.length > 0) onRevoked(lost)
+        onAssigned(assigned)
+      })
+      // kafkajs emits STOP both for stop() and when it stops the consumer after a crash (before any restart,
+      // which joins the group again): either way the member has left the group and holds nothing.
+      consumer.on(consumer.events.STOP, () => {
+        const lost = [...held.values()]
+        held = new Map()
+        if (lost.length > 0) onRevoked(lost)
       })
       await consumer.run({
         autoCommit: true,
