@@ -1,4 +1,4 @@
-import type { Config } from './config/types.ts'
+import type { Config } from './config/schema.ts'
 import { startHttp } from './http/server.ts'
 import { connectAdmin } from './kafka/admin.ts'
 import type { ClientOptions } from './kafka/client.ts'
