@@ -6,6 +6,7 @@ import { connectConsumer } from './kafka/consumer.ts'
 import { connectProducer } from './kafka/producer.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import { Metrics } from './metrics/metrics.ts'
+import { MAX_UNSENT_RECORDS } from './processor/background-flush.ts'
 import { Engine } from './processor/engine.ts'
 import { OutboxFlusher } from './processor/outbox.ts'
 import { planTopics } from './processor/plan.ts'
@@ -29,7 +30,7 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     clientId: config.kafka.clientId,
     onLog: (level, message, extra) => kafkaLog[level](extra, message)
   }
-  const metrics = new Metrics()
+  const metrics = new Metrics({ maxUnsentRecords: MAX_UNSENT_RECORDS })
   const admin = await connectAdmin(client)
   const producer = await connectProducer(client)
   const processor = new Processor({

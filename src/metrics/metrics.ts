@@ -1,10 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { RecordOutcome } from '../processor/engine.ts'
-import { MAX_UNSENT_RECORDS } from '../processor/processor.ts'
+
+export interface MetricsOptions {
+  /** The processor's bound on unsent output (records), named in the help of `concord_outbox_pending`. */
+  readonly maxUnsentRecords?: number
+}
 
 /**
  * Every metric concord exports, declared in one place; `metrics/` is the only importer of prom-client.
- * Label values are topic names and fixed outcome names, never record keys.
+ * Label values are topic names and fixed outcome names, never record keys. Knows nothing of the processor: what
+ * it must say about it (the unsent bound, the outcome names) comes in as arguments.
  */
 export class Metrics {
   readonly registry = new Registry()
@@ -14,42 +18,51 @@ export class Metrics {
     labelNames: ['topic', 'outcome'] as const,
     registers: [this.registry]
   })
+
   readonly emitted = new Counter({
     name: 'concord_emitted_total',
     help: 'Records produced and acknowledged by Kafka (merged changes and dead letters), by output topic',
     labelNames: ['topic'] as const,
     registers: [this.registry]
   })
+
   readonly batchDuration = new Histogram({
     name: 'concord_batch_duration_seconds',
     help: 'Time to process one consumed batch: parse, merge and commit the state transaction (its output is produced in the background)',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry]
   })
+
   readonly batchRecords = new Histogram({
     name: 'concord_batch_records',
     help: 'Records per consumed batch',
     buckets: [1, 10, 100, 1000, 10000],
     registers: [this.registry]
   })
+
   readonly partitionMismatches = new Counter({
     name: 'concord_partition_mismatches_total',
     help: 'Versions that arrived in another partition than their entity\'s home partition (producers do not partition by entity id)',
     labelNames: ['topic'] as const,
     registers: [this.registry]
   })
-  readonly outboxPending = new Gauge({
-    name: 'concord_outbox_pending',
-    help: `Committed output records not yet acknowledged by Kafka (consumption waits from ${MAX_UNSENT_RECORDS.toLocaleString('en-US')} on)`,
-    registers: [this.registry]
-  })
-  readonly ready = new Gauge({
-    name: 'concord_ready',
-    help: '1 when the processor consumes all the input topics that exist, else 0',
-    registers: [this.registry]
-  })
 
-  constructor () {
+  readonly outboxPending: Gauge
+  readonly ready: Gauge
+
+  constructor (options: MetricsOptions = {}) {
+    const bound = options.maxUnsentRecords
+    this.outboxPending = new Gauge({
+      name: 'concord_outbox_pending',
+      help: 'Committed output records not yet acknowledged by Kafka' +
+        (bound === undefined ? '' : ` (consumption waits from ${bound.toLocaleString('en-US')} on)`),
+      registers: [this.registry]
+    })
+    this.ready = new Gauge({
+      name: 'concord_ready',
+      help: '1 while partitions of the input topics are assigned to this instance and it consumes them, else 0',
+      registers: [this.registry]
+    })
     collectDefaultMetrics({ register: this.registry, prefix: 'concord_' })
   }
 
@@ -60,9 +73,11 @@ export class Metrics {
     for (const [topic, n] of byTopic) this.emitted.labels({ topic }).inc(n)
   }
 
-  /** Bound label children per input topic, made once, so the hot path does no label lookups. */
-  recordCounters (topic: string): Readonly<Record<RecordOutcome, Counter>> {
-    const outcomes: RecordOutcome[] = ['applied', 'stale', 'duplicate', 'loop', 'dead_lettered']
-    return Object.fromEntries(outcomes.map(o => [o, this.records.labels({ topic, outcome: o })])) as unknown as Record<RecordOutcome, Counter>
+  /**
+   * Bound label children of `concord_records_total` for one input topic, one per outcome name, made once so
+   * the hot path does no label lookups.
+   */
+  recordCounters<O extends string> (topic: string, outcomes: readonly O[]): Readonly<Record<O, Counter>> {
+    return Object.fromEntries(outcomes.map(o => [o, this.records.labels({ topic, outcome: o })])) as Record<O, Counter>
   }
 }

@@ -1,90 +1,17 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { validateConfig } from '../../src/config/validate.ts'
-import type { KafkaAdmin } from '../../src/kafka/admin.ts'
-import type { KafkaConsumer, RunOptions } from '../../src/kafka/consumer.ts'
-import type { KafkaProducer } from '../../src/kafka/producer.ts'
-import type { InRecord, OutRecord } from '../../src/kafka/records.ts'
-import { silentLogger } from '../../src/log/logger.ts'
-import { Metrics } from '../../src/metrics/metrics.ts'
-import { Engine } from '../../src/processor/engine.ts'
-import { OutboxFlusher } from '../../src/processor/outbox.ts'
-import { planTopics } from '../../src/processor/plan.ts'
-import { MAX_UNSENT_RECORDS, Processor } from '../../src/processor/processor.ts'
-import { openDatabase } from '../../src/store/open.ts'
-import { StateStore } from '../../src/store/state-store.ts'
+import { keys, ManualSleep, rig, track, turn, writes } from './rig.ts'
 
 /**
  * The processor against in-memory fakes of the project's Kafka ports (the real-broker behaviour is in
- * test/integration/): how committed output reaches the producer while consumption goes on.
+ * test/integration/): how committed output reaches the producer while consumption goes on, and when the
+ * processor says it is ready.
  */
 
-/** A producer whose sends wait for `release()` and fail while `failing` is set. */
-class FakeProducer implements KafkaProducer {
-  readonly sent: OutRecord[] = []
-  failing = false
-  #gate: Promise<void> | undefined
-  #open: () => void = () => {}
-  hold (): void { this.#gate = new Promise(resolve => { this.#open = resolve }) }
-  release (): void { this.#open(); this.#gate = undefined }
-  async send (records: readonly OutRecord[]): Promise<void> {
-    await this.#gate
-    if (this.failing) throw new Error('broker refuses')
-    this.sent.push(...records)
-  }
+const gauge = async (rigged: Awaited<ReturnType<typeof rig>>, name: 'ready' | 'outboxPending'): Promise<number | undefined> =>
+  (await rigged.metrics[name].get()).values[0]?.value
 
-  async close (): Promise<void> {}
-}
-
-/** A consumer that hands the test its onBatch. */
-class FakeConsumer implements KafkaConsumer {
-  options: RunOptions | undefined
-  async run (options: RunOptions): Promise<void> { this.options = options }
-  async stop (): Promise<void> {}
-}
-
-const admin: KafkaAdmin = {
-  listTopics: async () => ['orders', 'dc2.orders'],
-  createTopics: async () => {},
-  partitionCounts: async topics => new Map(topics.map(t => [t, 1])),
-  highWatermarks: async () => new Map(),
-  close: async () => {}
-}
-
-async function rig (): Promise<{ processor: Processor, producer: FakeProducer, store: StateStore, onBatch: (records: InRecord[]) => Promise<void> }> {
-  const config = validateConfig({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: ['127.0.0.1:19092'] }, topics: [{ name: 'orders', policy: 'lww' }] })
-  const store = new StateStore(openDatabase({ dir: ':memory:', synchronous: 'normal', cacheMb: 16 }))
-  const plans = planTopics(config, name => store.topicId(name))
-  const producer = new FakeProducer()
-  const consumer = new FakeConsumer()
-  const metrics = new Metrics()
-  const processor = new Processor({
-    plans, engine: new Engine(store, plans), store, admin, metrics, log: silentLogger,
-    outbox: new OutboxFlusher(store, producer, records => metrics.countEmitted(records)),
-    newConsumer: async () => consumer,
-    discoveryIntervalMs: 20
-  })
-  await processor.start()
-  let offset = 0
-  const onBatch = (records: InRecord[]): Promise<void> => consumer.options!.onBatch({
-    topic: 'orders', partition: 0, records: records.map(r => ({ ...r, offset: String(offset++) }))
-  })
-  return { processor, producer, store, onBatch }
-}
-
-/** `n` writes by dc1 to new entities `<prefix>-<i>`: each changes the merged state and is emitted. */
-const writes = (prefix: string, n: number, ts = 1_700_000_000_000): InRecord[] => Array.from({ length: n }, (_, i) => ({
-  offset: '0',
-  timestamp: String(ts),
-  key: Buffer.from(`${prefix}-${i}-dc1`),
-  value: Buffer.from(`v${i}`),
-  headers: { 'x-origin-dc': 'dc1', 'x-origin-ts': String(ts + i), 'x-event-id': `${prefix}-${i}` }
-}))
-
-const keys = (records: readonly OutRecord[]): string[] => records.map(r => String(r.key))
-
-describe('Processor output', { timeout: 30_000 }, () => {
+describe('Processor output', () => {
   it('is produced in the background, in commit order: a batch returns before its output is acknowledged', async () => {
     const { processor, producer, onBatch } = await rig()
     producer.hold()
@@ -97,20 +24,110 @@ describe('Processor output', { timeout: 30_000 }, () => {
   })
 
   it('stops consumption once unsent output reaches the bound while Kafka refuses it, and loses nothing', async () => {
-    const { processor, producer, store, onBatch } = await rig()
+    const bound = 8
+    const size = bound / 4
+    const backoff = { baseMs: 7, maxMs: 7 }
+    const sleeps = new ManualSleep()
+    const r = await rig({ maxUnsentRecords: bound, retryBackoff: backoff, sleep: sleeps.sleep })
+    const { processor, producer, store, onBatch } = r
     producer.failing = true
-    const size = MAX_UNSENT_RECORDS / 4
     for (let b = 0; b < 3; b++) await onBatch(writes(`b${b}`, size))
     const fourth = onBatch(writes('b3', size))
-    const state = await Promise.race([fourth.then(() => 'returned'), sleep(1_500, 'waiting')])
-    assert.equal(state, 'waiting', 'the batch that reached the bound waits for the producer')
-    assert.equal(store.pendingCount(), MAX_UNSENT_RECORDS)
+    const state = track(fourth)
+    // The flush failed and waits out its back-off on the test's sleep, which only the test ends: the batch
+    // that reached the bound cannot return before that, however long the test looked.
+    await sleeps.asked(ms => ms === backoff.baseMs)
+    await turn()
+    assert.equal(state.settled, false, 'the batch that reached the bound waits for the producer')
+    assert.equal(store.pendingCount(), bound)
+
     producer.failing = false
+    sleeps.wake(ms => ms === backoff.baseMs)
     await fourth
+    assert.equal(store.pendingCount(), 0, 'the batch returned once its output was sent')
     await onBatch(writes('c', 1))
     await processor.stop()
-    assert.equal(producer.sent.length, MAX_UNSENT_RECORDS + 1)
+    assert.equal(producer.sent.length, bound + 1)
     assert.deepEqual(keys(producer.sent).slice(size - 1, size + 1), [`b0-${size - 1}`, 'b1-0'], 'in commit order')
+    assert.deepEqual(keys(producer.sent).slice(-2), ['b3-1', 'c-0'])
     assert.equal(store.pendingCount(), 0)
+    assert.equal(await gauge(r, 'outboxPending'), 0)
+  })
+
+  it('below the bound, a batch returns while Kafka refuses its output; the retry, and stop, wait out the back-off', async () => {
+    const sleeps = new ManualSleep()
+    const { processor, producer, store, onBatch } = await rig({ maxUnsentRecords: 8, retryBackoff: { baseMs: 3, maxMs: 3 }, sleep: sleeps.sleep })
+    producer.failing = true
+    await onBatch(writes('a', 2))
+    await sleeps.asked(ms => ms === 3)
+    assert.equal(store.pendingCount(), 2, 'committed, not sent')
+    producer.failing = false
+    const stopping = processor.stop()
+    const stopped = track(stopping)
+    await turn()
+    assert.equal(stopped.settled, false, 'stop lets the retry in progress wait out its back-off')
+    sleeps.wake(ms => ms === 3)
+    await stopping
+    assert.deepEqual(keys(producer.sent), ['a-0', 'a-1'], 'the retry after the back-off sent it')
+    assert.equal(store.pendingCount(), 0)
+  })
+})
+
+describe('Processor readiness', () => {
+  it('is ready only while partitions of the inputs are assigned, and not once it stops', async () => {
+    const r = await rig()
+    const { processor, consumer } = r
+    assert.ok(consumer.options !== undefined, 'consuming the inputs that exist')
+    assert.deepEqual(consumer.options.topics, ['orders', 'dc2.orders'])
+    assert.equal(processor.ready, false, 'the consumer runs but the group has not assigned anything yet')
+    assert.equal(await gauge(r, 'ready'), 0)
+
+    consumer.assign([{ topic: 'orders', partition: 0 }, { topic: 'dc2.orders', partition: 0 }])
+    assert.equal(processor.ready, true)
+    assert.equal(await gauge(r, 'ready'), 1)
+    consumer.assign([{ topic: 'orders', partition: 0 }])
+    assert.equal(processor.ready, true, 'still holds a partition after a rebalance took one')
+    consumer.assign([])
+    assert.equal(processor.ready, false, 'a rebalance took every partition')
+    assert.equal(await gauge(r, 'ready'), 0)
+    consumer.assign([{ topic: 'dc2.orders', partition: 0 }])
+    assert.equal(processor.ready, true)
+
+    await processor.stop()
+    assert.equal(consumer.stopped, true)
+    assert.equal(processor.ready, false)
+    assert.equal(await gauge(r, 'ready'), 0)
+  })
+
+  it('picks up an input topic that appears: outputs first, then a fresh consumer of every input; the replaced consumer is ignored', async () => {
+    const interval = 1_000
+    const sleeps = new ManualSleep()
+    const topics = new Map([['orders', 3]])
+    const r = await rig({ topics, sleep: sleeps.sleep, discoveryIntervalMs: interval })
+    const { processor, consumers, admin, log } = r
+    assert.deepEqual(consumers[0]?.options?.topics, ['orders'], 'consumes what exists')
+    assert.deepEqual(admin.created.flat().map(s => [s.topic, s.partitions]), [['orders.merged', 3], ['orders.dlq', 3]])
+    assert.ok(log.entries.some(e => e.msg === 'waiting for input topics that do not exist yet'))
+    consumers[0]!.assign([{ topic: 'orders', partition: 0 }])
+    assert.equal(processor.ready, true)
+
+    topics.set('dc2.orders', 3)
+    sleeps.wake(ms => ms === interval)
+    // The loop asks for its next wait once the look that found the topic has been handled.
+    await sleeps.asked(ms => ms === interval, 2)
+    assert.equal(consumers.length, 2)
+    assert.equal(consumers[0]!.stopped, true)
+    assert.deepEqual(consumers[1]!.options?.topics, ['orders', 'dc2.orders'])
+    assert.equal(processor.ready, false, 'the old consumer gave its partitions back; the new one holds none yet')
+    consumers[0]!.assign([{ topic: 'orders', partition: 0 }])
+    assert.equal(processor.ready, false, 'a late callback of the replaced consumer changes nothing')
+    consumers[1]!.assign([{ topic: 'orders', partition: 1 }, { topic: 'dc2.orders', partition: 1 }])
+    assert.equal(processor.ready, true)
+
+    sleeps.wake(ms => ms === interval)
+    await sleeps.asked(ms => ms === interval, 3)
+    assert.equal(consumers.length, 2, 'nothing changed, nothing restarted')
+    await processor.stop()
+    assert.equal(consumers[1]!.stopped, true)
   })
 })

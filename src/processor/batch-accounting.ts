@@ -1,0 +1,50 @@
+import { InternalError } from '../errors.ts'
+import type { InBatch } from '../model/record.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Metrics } from '../metrics/metrics.ts'
+import type { BatchResult, RecordOutcome } from './engine.ts'
+
+/** Each outcome once: a record type, so that the compiler insists on every RecordOutcome and nothing else. */
+const OUTCOMES: Readonly<Record<RecordOutcome, true>> = { applied: true, stale: true, duplicate: true, loop: true, dead_lettered: true }
+export const RECORD_OUTCOMES = Object.freeze(Object.keys(OUTCOMES) as RecordOutcome[])
+
+type Counters = Readonly<Record<RecordOutcome, { inc (n: number): void }>>
+
+/**
+ * Turns each processed batch's result into metrics and the few warnings an operator needs: dead letters
+ * each time, and partition mismatches once per input topic (they are counted every time).
+ */
+export class BatchAccounting {
+  readonly #metrics: Metrics
+  readonly #log: Logger
+  readonly #counters = new Map<string, Counters>()
+  readonly #mismatchWarned = new Set<string>()
+
+  /** Binds the counters of every input topic up front. */
+  constructor (metrics: Metrics, log: Logger, inputs: Iterable<string>) {
+    this.#metrics = metrics
+    this.#log = log
+    for (const input of inputs) this.#counters.set(input, metrics.recordCounters(input, RECORD_OUTCOMES))
+  }
+
+  count (batch: Pick<InBatch, 'topic' | 'partition' | 'records'>, result: BatchResult): void {
+    const { topic, partition } = batch
+    const counters = this.#counters.get(topic)
+    if (counters === undefined) throw new InternalError(`no counters for input topic ${topic}`)
+    for (const outcome of RECORD_OUTCOMES) {
+      const n = result.counts[outcome]
+      if (n > 0) counters[outcome].inc(n)
+    }
+    this.#metrics.batchRecords.observe(batch.records.length)
+    if (result.partitionMismatches > 0) {
+      this.#metrics.partitionMismatches.labels({ topic }).inc(result.partitionMismatches)
+      if (!this.#mismatchWarned.has(topic)) {
+        this.#mismatchWarned.add(topic)
+        this.#log.warn({ topic, partition }, 'versions of one entity arrive in different partitions: producers do not partition by entity id, so this topic\'s state cannot be split by partition when scaling out (logged once per topic)')
+      }
+    }
+    if (result.deadLetters > 0) {
+      this.#log.warn({ topic, partition, records: result.deadLetters }, 'records sent to the dead-letter topic')
+    }
+  }
+}

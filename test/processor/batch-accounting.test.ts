@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { Metrics } from '../../src/metrics/metrics.ts'
+import { BatchAccounting, RECORD_OUTCOMES } from '../../src/processor/batch-accounting.ts'
+import type { BatchResult } from '../../src/processor/engine.ts'
+import { recordingLogger } from './rig.ts'
+
+const result = (topic: string, counts: Partial<BatchResult['counts']>, partitionMismatches = 0): BatchResult => {
+  const all = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, ...counts }
+  return { topic, counts: all, emitted: all.applied, deadLetters: all.dead_lettered, partitionMismatches }
+}
+const batch = (topic: string, n: number, partition = 0) => ({ topic, partition, records: Array.from({ length: n }, () => ({ offset: '0', timestamp: '0', key: null, value: null, headers: {} })) })
+
+async function recorded (metrics: Metrics): Promise<Record<string, number>> {
+  const values = (await metrics.records.get()).values
+  return Object.fromEntries(values.filter(v => v.value > 0).map(v => [`${v.labels.topic}/${v.labels.outcome}`, v.value]))
+}
+
+describe('BatchAccounting', () => {
+  it('counts each outcome by input topic, and records per batch', async () => {
+    const metrics = new Metrics()
+    const a = new BatchAccounting(metrics, recordingLogger(), ['orders', 'dc2.orders'])
+    a.count(batch('orders', 6), result('orders', { applied: 3, stale: 1, duplicate: 1, loop: 1 }))
+    a.count(batch('dc2.orders', 2), result('dc2.orders', { applied: 2 }))
+    a.count(batch('orders', 1), result('orders', { applied: 1 }))
+    assert.deepEqual(await recorded(metrics), { 'orders/applied': 4, 'orders/stale': 1, 'orders/duplicate': 1, 'orders/loop': 1, 'dc2.orders/applied': 2 })
+    const sizes = (await metrics.batchRecords.get()).values.find(v => v.metricName === 'concord_batch_records_sum')
+    assert.equal(sizes?.value, 9)
+  })
+
+  it('knows every outcome the engine counts (the compiler holds the list to RecordOutcome)', () => {
+    assert.deepEqual([...RECORD_OUTCOMES].sort(), ['applied', 'dead_lettered', 'duplicate', 'loop', 'stale'])
+  })
+
+  it('counts partition mismatches every time but warns once per input topic', async () => {
+    const metrics = new Metrics()
+    const log = recordingLogger()
+    const a = new BatchAccounting(metrics, log, ['orders', 'dc2.orders'])
+    a.count(batch('orders', 2, 1), result('orders', { applied: 2 }, 2))
+    a.count(batch('orders', 3, 2), result('orders', { applied: 3 }, 3))
+    a.count(batch('dc2.orders', 1), result('dc2.orders', { applied: 1 }, 1))
+    const mismatches = (await metrics.partitionMismatches.get()).values.map(v => [v.labels.topic, v.value])
+    assert.deepEqual(mismatches, [['orders', 5], ['dc2.orders', 1]])
+    const warnings = log.entries.filter(e => e.msg.startsWith('versions of one entity arrive in different partitions'))
+    assert.deepEqual(warnings.map(w => w.obj), [{ topic: 'orders', partition: 1 }, { topic: 'dc2.orders', partition: 0 }])
+  })
+
+  it('warns of dead letters with their number, each batch that has some', () => {
+    const log = recordingLogger()
+    const a = new BatchAccounting(new Metrics(), log, ['orders'])
+    a.count(batch('orders', 3), result('orders', { applied: 1, dead_lettered: 2 }))
+    a.count(batch('orders', 1), result('orders', { applied: 1 }))
+    a.count(batch('orders', 1), result('orders', { dead_lettered: 1 }))
+    assert.deepEqual(log.entries.map(e => [e.level, e.msg, e.obj]), [
+      ['warn', 'records sent to the dead-letter topic', { topic: 'orders', partition: 0, records: 2 }],
+      ['warn', 'records sent to the dead-letter topic', { topic: 'orders', partition: 0, records: 1 }]
+    ])
+  })
+})
