@@ -20,43 +20,70 @@ export interface Running {
   stop (): Promise<void>
 }
 
-/** The composition root: config -> store -> kafka -> processor -> http. */
+/**
+ * Retries of the first connection to the cluster (about 3 s against a refusing broker): an unreachable
+ * cluster at start-up fails the start quickly, for the operator or the orchestrator to see.
+ */
+const STARTUP_RETRIES = 5
+
+/**
+ * The composition root: config -> store -> http -> kafka -> processor. The HTTP port is taken before Kafka is
+ * reached, so a port in use fails at once. If any step fails, what the earlier steps opened is closed again,
+ * newest first, and the error goes to the caller: no process is left running half-started.
+ */
 export async function run (config: Config, log: Logger = createLogger(config.log.level, { dc: config.dc })): Promise<Running> {
-  const store = new SqliteStateStore(openDatabase(config.store))
-  const plans = planTopics(config, name => store.topicId(name))
-  const kafkaLog = log.child({ component: 'kafka' })
-  const client: ClientOptions = {
-    brokers: config.kafka.brokers,
-    clientId: config.kafka.clientId,
-    onLog: (level, message, extra) => kafkaLog[level](extra, message)
+  const opened: Array<() => unknown> = []
+  const closeOpened = async (): Promise<void> => {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => {})
   }
-  const metrics = new Metrics({ maxUnsentRecords: MAX_UNSENT_RECORDS })
-  const admin = await connectAdmin(client)
-  const producer = await connectProducer(client)
-  const processor = new Processor({
-    plans,
-    engine: new Engine(store, plans),
-    store,
-    outbox: new OutboxFlusher(store, producer, records => metrics.countEmitted(records)),
-    admin,
-    newConsumer: () => connectConsumer({ ...client, groupId: config.kafka.groupId }),
-    metrics,
-    log: log.child({ component: 'processor' })
-  })
-  const http = await startHttp(config.http.host, config.http.port, {
-    metrics: async () => ({ body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
-    ready: () => processor.ready
-  })
-  await processor.start()
-  log.info({ dc: config.dc, peers: config.peers, topics: [...plans.inputs.keys()], http: http.port, store: config.store.dir }, 'concord running')
-  return {
-    httpPort: http.port,
-    async stop () {
-      await processor.stop()
-      await Promise.all([producer.close(), admin.close()])
-      await new Promise<void>(resolve => http.server.close(() => resolve()))
-      store.close()
-      log.info({}, 'concord stopped')
+  try {
+    const store = new SqliteStateStore(openDatabase(config.store))
+    opened.push(() => store.close())
+    const plans = planTopics(config, name => store.topicId(name))
+    const metrics = new Metrics({ maxUnsentRecords: MAX_UNSENT_RECORDS })
+    let ready = (): boolean => false // until the processor exists
+    const http = await startHttp(config.http.host, config.http.port, {
+      metrics: async () => ({ body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
+      ready: () => ready()
+    })
+    opened.push(() => new Promise<void>(resolve => http.server.close(() => resolve())))
+    const kafkaLog = log.child({ component: 'kafka' })
+    const client: ClientOptions = {
+      brokers: config.kafka.brokers,
+      clientId: config.kafka.clientId,
+      onLog: (level, message, extra) => kafkaLog[level](extra, message)
     }
+    const admin = await connectAdmin({ ...client, retries: STARTUP_RETRIES })
+    opened.push(() => admin.close())
+    const producer = await connectProducer(client)
+    opened.push(() => producer.close())
+    const processor = new Processor({
+      plans,
+      engine: new Engine(store, plans),
+      store,
+      outbox: new OutboxFlusher(store, producer, records => metrics.countEmitted(records)),
+      admin,
+      newConsumer: () => connectConsumer({ ...client, groupId: config.kafka.groupId }),
+      metrics,
+      maxUnsentRecords: MAX_UNSENT_RECORDS,
+      log: log.child({ component: 'processor' })
+    })
+    ready = () => processor.ready
+    opened.push(() => processor.stop())
+    await processor.start()
+    log.info({ peers: config.peers, topics: [...plans.inputs.keys()], http: http.port, store: config.store.dir }, 'concord running')
+    return {
+      httpPort: http.port,
+      async stop () {
+        await processor.stop()
+        await Promise.all([producer.close(), admin.close()])
+        await new Promise<void>(resolve => http.server.close(() => resolve()))
+        store.close()
+        log.info({}, 'concord stopped')
+      }
+    }
+  } catch (err) {
+    await closeOpened()
+    throw err
   }
 }

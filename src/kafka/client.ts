@@ -9,8 +9,10 @@ export interface ClientOptions {
   readonly clientId: string
   /** Receives kafkajs' own warnings and errors; silent when omitted. */
   readonly onLog?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void
-  /** How long to keep retrying a broker connection before giving up, in ms. */
+  /** The longest wait between two retries of a request or connection, in ms (default 5,000). */
   readonly retryTimeMs?: number
+  /** Retries of a request or connection before it fails (default 8: about 15 s against a refusing broker). */
+  readonly retries?: number
 }
 
 /** A kafkajs client with the snappy, lz4 and zstd codecs registered. Internal to src/kafka. */
@@ -26,6 +28,6 @@ export function createClient (options: ClientOptions): Kafka {
       const { message, ...extra } = log
       onLog(level === logLevel.ERROR ? 'error' : 'warn', String(message), extra)
     },
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: options.retryTimeMs ?? 5_000 }
+    retry: { initialRetryTime: 100, retries: options.retries ?? 8, maxRetryTime: options.retryTimeMs ?? 5_000 }
   })
 }

@@ -1,7 +1,7 @@
 import type { Consumer } from 'kafkajs'
 import { KafkaError } from '../errors.ts'
 import { createClient, type ClientOptions } from './client.ts'
-import type { InBatch, InRecord } from './records.ts'
+import type { InBatch, InRecord } from '../model/record.ts'
 
 export interface ConsumerOptions extends ClientOptions {
   readonly groupId: string
