@@ -1,4 +1,4 @@
-import type { RecordHeaders } from '../model/record.ts'
+import type { OutRecord, RecordHeaders } from '../model/record.ts'
 import type { Stamp } from '../model/stamp.ts'
 import type { Version } from '../model/version.ts'
 
@@ -22,8 +22,8 @@ export interface EntityWrite extends EntitySiblings {
   readonly merged: Version
 }
 
-export interface OutboxRecord {
-  readonly topic: string
+/** An output record as the outbox keeps it: bytes only, the partition chosen, the headers present. */
+export interface OutboxRecord extends OutRecord {
   readonly partition: number
   readonly key: Buffer | null
   readonly value: Buffer | null
