@@ -1,4 +1,4 @@
-import { expectedOf, literals } from './read.ts'
+import { literals } from './read.ts'
 import { annotations, type TSchema } from './schema.ts'
 
 /** One configurable key: its path (`topics[].codec`) and its schema. */
@@ -53,5 +53,3 @@ export function keysOf (schema: TSchema, path = ''): KeyDoc[] {
 
 /** A key's row of the README's configuration table. */
 export const keyRow = (k: KeyDoc): string => `| \`${k.path}\` | ${k.type} | ${k.default} | ${k.description} |`
-
-export { expectedOf }
