@@ -1,7 +1,7 @@
 import type { Consumer } from 'kafkajs'
 import { KafkaError } from '../errors.ts'
 import { createClient, type ClientOptions } from './client.ts'
-import type { InBatch, InRecord } from '../model/record.ts'
+import { partitionKey, type InBatch, type InRecord, type TopicPartition } from '../model/record.ts'
 
 export interface ConsumerOptions extends ClientOptions {
   readonly groupId: string
@@ -29,19 +29,12 @@ export interface RunOptions {
   readonly onRevoked?: (partitions: readonly TopicPartition[]) => void
 }
 
-export interface TopicPartition {
-  readonly topic: string
-  readonly partition: number
-}
-
 /** The project's consumer port: batches in offset order per partition, positions owned by the caller. */
 export interface KafkaConsumer {
   run (options: RunOptions): Promise<void>
   /** Stops fetching after the batch in progress and leaves the group. */
   stop (): Promise<void>
 }
-
-const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`
 
 export async function connectConsumer (options: ConsumerOptions): Promise<KafkaConsumer> {
   const consumer: Consumer = createClient(options).consumer({
@@ -72,13 +65,13 @@ export async function connectConsumer (options: ConsumerOptions): Promise<KafkaC
             assigned.push({ topic, partition })
             const offset = startOffset(topic, partition)
             if (offset === undefined) continue
-            expected.set(`${topic}:${partition}`, BigInt(offset))
+            expected.set(partitionKey({ topic, partition }), BigInt(offset))
             consumer.seek({ topic, partition, offset })
           }
         }
-        const now = new Set(assigned.map(tpKey))
-        const lost = [...held.values()].filter(tp => !now.has(tpKey(tp)))
-        held = new Map(assigned.map(tp => [tpKey(tp), tp]))
+        const now = new Set(assigned.map(partitionKey))
+        const lost = [...held.values()].filter(tp => !now.has(partitionKey(tp)))
+        held = new Map(assigned.map(tp => [partitionKey(tp), tp]))
         if (lost.length > 0) onRevoked(lost)
         onAssigned(assigned)
       })
@@ -95,7 +88,7 @@ export async function connectConsumer (options: ConsumerOptions): Promise<KafkaC
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return
-          const key = `${batch.topic}:${batch.partition}`
+          const key = partitionKey(batch)
           const floor = expected.get(key)
           let records = batch.messages as unknown as InRecord[]
           if (floor !== undefined && BigInt(records[0]!.offset) < floor) {

@@ -48,3 +48,12 @@ export function headerString (headers: RecordHeaders, name: string): string | un
   if (first === undefined || first === null) return undefined
   return typeof first === 'string' ? first : first.toString('utf8')
 }
+
+/** One partition of one topic. */
+export interface TopicPartition {
+  readonly topic: string
+  readonly partition: number
+}
+
+/** `topic:partition`, the key of per-partition maps (positions, assignments). */
+export const partitionKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`

@@ -31,9 +31,9 @@ export interface BackgroundFlushOptions {
   readonly pending: { set (records: number): void }
   readonly log: Logger
   /** Unsent records from which `committed()` waits for the producer (default MAX_UNSENT_RECORDS). */
-  readonly maxUnsentRecords?: number
-  readonly backoff?: Backoff
-  readonly sleep?: Sleep
+  readonly maxUnsentRecords?: number | undefined
+  readonly backoff?: Backoff | undefined
+  readonly sleep?: Sleep | undefined
 }
 
 /**

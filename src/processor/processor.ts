@@ -1,6 +1,6 @@
 import type { KafkaAdmin } from '../kafka/admin.ts'
-import type { KafkaConsumer, TopicPartition } from '../kafka/consumer.ts'
-import type { InBatch } from '../model/record.ts'
+import type { KafkaConsumer } from '../kafka/consumer.ts'
+import { partitionKey, type InBatch } from '../model/record.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { StateStore } from '../store/state-store.ts'
@@ -33,8 +33,6 @@ export interface ProcessorDeps {
   readonly sleep?: Sleep
 }
 
-const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`
-
 /**
  * Runs the engine on Kafka: consumes every input topic that exists (waiting for the others and picking them
  * up when they appear), commits each batch's state, offsets and output in one transaction, and produces the
@@ -62,17 +60,17 @@ export class Processor {
       store: deps.store,
       pending: deps.metrics.outboxPending,
       log: deps.log,
-      ...(deps.maxUnsentRecords === undefined ? {} : { maxUnsentRecords: deps.maxUnsentRecords }),
-      ...(deps.retryBackoff === undefined ? {} : { backoff: deps.retryBackoff }),
-      ...(deps.sleep === undefined ? {} : { sleep: deps.sleep })
+      maxUnsentRecords: deps.maxUnsentRecords,
+      backoff: deps.retryBackoff,
+      sleep: deps.sleep
     })
     this.#discovery = new TopicDiscovery({
       admin: deps.admin,
       topics: inputs,
       onChange: found => this.#consume(found),
       log: deps.log,
-      ...(deps.discoveryIntervalMs === undefined ? {} : { intervalMs: deps.discoveryIntervalMs }),
-      ...(deps.sleep === undefined ? {} : { sleep: deps.sleep })
+      intervalMs: deps.discoveryIntervalMs,
+      sleep: deps.sleep
     })
   }
 
@@ -113,18 +111,18 @@ export class Processor {
     await consumer.run({
       topics: existing,
       startOffset: (topic, partition) => {
-        const next = offsets.get(`${topic}:${partition}`)
+        const next = offsets.get(partitionKey({ topic, partition }))
         return next === undefined ? undefined : String(next)
       },
       onBatch: batch => this.#onBatch(batch),
       onAssigned: partitions => {
         if (consumer !== this.#consumer) return
-        this.#assigned = new Set(partitions.map(tpKey))
+        this.#assigned = new Set(partitions.map(partitionKey))
         this.#updateReady()
       },
       onRevoked: partitions => {
         if (consumer !== this.#consumer) return
-        for (const p of partitions) this.#assigned.delete(tpKey(p))
+        for (const p of partitions) this.#assigned.delete(partitionKey(p))
         this.#updateReady()
       }
     })

@@ -22,8 +22,8 @@ export interface TopicDiscoveryOptions {
   readonly onChange: (found: TopicsFound) => Promise<void>
   readonly log: Logger
   /** How often to look once started, in ms (default 5,000). */
-  readonly intervalMs?: number
-  readonly sleep?: Sleep
+  readonly intervalMs?: number | undefined
+  readonly sleep?: Sleep | undefined
 }
 
 /**

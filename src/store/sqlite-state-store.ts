@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3'
+import { partitionKey } from '../model/record.ts'
 import type { Stamp } from '../model/stamp.ts'
 import { decodeOutbox, encodeOutbox } from './outbox-codec.ts'
 import { decodeSiblings, encodeSiblings } from './siblings-codec.ts'
@@ -82,7 +83,7 @@ export class SqliteStateStore implements StateStore {
 
   offsets (): Map<string, number> {
     const rows = this.#db.prepare('SELECT topic, partition, next_offset FROM offsets').all() as Array<{ topic: string, partition: number, next_offset: number }>
-    return new Map(rows.map(r => [`${r.topic}:${r.partition}`, r.next_offset]))
+    return new Map(rows.map(r => [partitionKey(r), r.next_offset]))
   }
 
   pending (afterSeq: number, limit: number): PendingOutput[] {

@@ -5,7 +5,8 @@
  */
 import { validateConfig } from '../../src/config/validate.ts'
 import type { KafkaAdmin, TopicSpec } from '../../src/kafka/admin.ts'
-import type { KafkaConsumer, RunOptions, TopicPartition } from '../../src/kafka/consumer.ts'
+import type { KafkaConsumer, RunOptions } from '../../src/kafka/consumer.ts'
+import type { TopicPartition } from '../../src/model/record.ts'
 import type { KafkaProducer } from '../../src/kafka/producer.ts'
 import type { Logger } from '../../src/log/logger.ts'
 import { policies } from '../../src/merge/index.ts'
