@@ -39,7 +39,7 @@ export async function run (config: Config, log: Logger = createLogger(config.log
   try {
     const store = new SqliteStateStore(openDatabase(config.store))
     opened.push(() => store.close())
-    const plans = planTopics(config, name => store.topicId(name))
+    const plans = planTopics(config, (name, format) => store.topicId(name, format))
     const metrics = new Metrics({ maxUnsentRecords: MAX_UNSENT_RECORDS })
     let ready = (): boolean => false // until the processor exists
     const http = await startHttp(config.http.host, config.http.port, {

@@ -117,6 +117,33 @@ export function configSchema (policies: PolicyCatalog) {
       codec: oneOf(['msgpack', 'json', 'raw'], { default: 'msgpack', description: 'value encoding (decoded only when needed)' }),
       outputTopic: topicName({ derive: fromTopic('.merged'), docDefault: '`<name>.merged`', description: 'merged changelog topic' }),
       dlqTopic: topicName({ derive: fromTopic('.dlq'), docDefault: '`<name>.dlq`', description: 'dead-letter topic' }),
+      conflictTopic: topicName({
+        derive: fromTopic('.conflicts'),
+        docDefault: '`<name>.conflicts`',
+        description: 'conflict feed, local to this DC (never replicate it)'
+      }),
+      validateValues: Type.Boolean({
+        default: true,
+        description: 'dead-letter values that are not valid under `codec` (msgpack: a structural scan; json: a parse; raw: nothing), so that no poison value is merged'
+      }),
+      deleteRule: oneOf(['lww', 'delete-wins'], {
+        default: 'lww',
+        description: '`lww`: a delete is a write like any other; `delete-wins`: a delete also beats the writes made less than `conflictWindowMs` after it'
+      }),
+      conflictWindowMs: Type.Integer({
+        minimum: 0,
+        default: 10_000,
+        description: 'ms; live writes of different DCs closer in time than this were most likely made without seeing each other: a conflict'
+      }),
+      conflictValues: oneOf(['hash', 'value'], {
+        default: 'hash',
+        description: 'what a conflict record holds of each value: its SHA-256 (`hash`) or its bytes in base64 (`value`)'
+      }),
+      gcGraceMs: Type.Integer({
+        minimum: 1,
+        default: 604_800_000,
+        description: 'ms (default 7 days); a deleted entity is purged once every DC\'s writes on every partition are this far past its delete, and a write this far behind an earlier one of its DC is dead-lettered'
+      }),
       maxValueBytes: Type.Integer({
         minimum: 1,
         default: 1_000_000,

@@ -55,7 +55,7 @@ function checkRelations (r: Reader, c: Loose): void {
   })
   const outputs = new Map<string, string>()
   topics.forEach((t, i) => {
-    for (const key of ['outputTopic', 'dlqTopic'] as const) {
+    for (const key of ['outputTopic', 'dlqTopic', 'conflictTopic'] as const) {
       const name = str(t?.[key])
       if (name === undefined || name === '') continue
       const path = `topics[${i}].${key}`

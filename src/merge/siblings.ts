@@ -2,7 +2,7 @@ import { compareStamps } from '../model/stamp.ts'
 import type { Version } from '../model/version.ts'
 
 /**
- * The per-entity state: the latest version from each writer datacenter, at most one per `stamp.dc`.
+ * The latest version from each writer datacenter, at most one per `stamp.dc`.
  *
  * Laws (test/merge/siblings.test.ts): `absorb` is a join on a semilattice (a map from writer DC to the
  * max-stamp version), so applying any multiset of versions in any order, with any duplication, yields the
@@ -10,13 +10,13 @@ import type { Version } from '../model/version.ts'
  */
 export type Outcome = 'applied' | 'stale' | 'duplicate'
 
-export interface Absorbed {
+export interface Absorbed<V extends Version = Version> {
   readonly outcome: Outcome
   /** The new sibling set; the same array instance when nothing changed. */
-  readonly siblings: readonly Version[]
+  readonly siblings: readonly V[]
 }
 
-export function absorb (siblings: readonly Version[], incoming: Version): Absorbed {
+export function absorb<V extends Version> (siblings: readonly V[], incoming: V): Absorbed<V> {
   const dc = incoming.stamp.dc
   for (let i = 0; i < siblings.length; i++) {
     const current = siblings[i]!

@@ -14,14 +14,14 @@ export class Metrics {
   readonly registry = new Registry()
   readonly records = new Counter({
     name: 'concord_records_total',
-    help: 'Records consumed, by input topic and outcome (applied, stale, duplicate, loop, dead_lettered)',
+    help: 'Records consumed, by input topic and outcome (applied, stale, duplicate, loop, dead_lettered, too_late)',
     labelNames: ['topic', 'outcome'] as const,
     registers: [this.registry]
   })
 
   readonly emitted = new Counter({
     name: 'concord_emitted_total',
-    help: 'Records produced and acknowledged by Kafka (merged changes and dead letters), by output topic',
+    help: 'Records produced and acknowledged by Kafka (merged changes, dead letters and conflicts), by output topic',
     labelNames: ['topic'] as const,
     registers: [this.registry]
   })
@@ -43,6 +43,20 @@ export class Metrics {
   readonly partitionMismatches = new Counter({
     name: 'concord_partition_mismatches_total',
     help: 'Versions that arrived in another partition than their entity\'s home partition (producers do not partition by entity id)',
+    labelNames: ['topic'] as const,
+    registers: [this.registry]
+  })
+
+  readonly conflicts = new Counter({
+    name: 'concord_conflicts_total',
+    help: 'Conflicts recorded on the conflict feed: live writes of two DCs within the conflict window, one kept (by topic and policy)',
+    labelNames: ['topic', 'policy'] as const,
+    registers: [this.registry]
+  })
+
+  readonly purged = new Counter({
+    name: 'concord_gc_purged_total',
+    help: 'Deleted entities purged from the state store by garbage collection, by topic',
     labelNames: ['topic'] as const,
     registers: [this.registry]
   })

@@ -5,10 +5,22 @@ import type { Metrics } from '../metrics/metrics.ts'
 import type { BatchResult, RecordOutcome } from './engine.ts'
 
 /** Each outcome once: a record type, so that the compiler insists on every RecordOutcome and nothing else. */
-const OUTCOMES: Readonly<Record<RecordOutcome, true>> = { applied: true, stale: true, duplicate: true, loop: true, dead_lettered: true }
+const OUTCOMES: Readonly<Record<RecordOutcome, true>> = { applied: true, stale: true, duplicate: true, loop: true, dead_lettered: true, too_late: true }
 export const RECORD_OUTCOMES = Object.freeze(Object.keys(OUTCOMES) as RecordOutcome[])
 
-type Counters = Readonly<Record<RecordOutcome, { inc (n: number): void }>>
+type Counter = { inc (n: number): void }
+interface Counters {
+  readonly outcomes: Readonly<Record<RecordOutcome, Counter>>
+  readonly conflicts: Counter
+  readonly purged: Counter
+}
+
+/** One input topic, with the configured topic and policy it feeds (the labels of its conflicts and purges). */
+export interface InputLabels {
+  readonly input: string
+  readonly topic: string
+  readonly policy: string
+}
 
 /**
  * Turns each processed batch's result into metrics and the few warnings an operator needs: dead letters
@@ -21,10 +33,16 @@ export class BatchAccounting {
   readonly #mismatchWarned = new Set<string>()
 
   /** Binds the counters of every input topic up front. */
-  constructor (metrics: Metrics, log: Logger, inputs: Iterable<string>) {
+  constructor (metrics: Metrics, log: Logger, inputs: Iterable<InputLabels>) {
     this.#metrics = metrics
     this.#log = log
-    for (const input of inputs) this.#counters.set(input, metrics.recordCounters(input, RECORD_OUTCOMES))
+    for (const { input, topic, policy } of inputs) {
+      this.#counters.set(input, {
+        outcomes: metrics.recordCounters(input, RECORD_OUTCOMES),
+        conflicts: metrics.conflicts.labels({ topic, policy }),
+        purged: metrics.purged.labels({ topic })
+      })
+    }
   }
 
   count (batch: Pick<InBatch, 'topic' | 'partition' | 'records'>, result: BatchResult): void {
@@ -33,8 +51,10 @@ export class BatchAccounting {
     if (counters === undefined) throw new InternalError(`no counters for input topic ${topic}`)
     for (const outcome of RECORD_OUTCOMES) {
       const n = result.counts[outcome]
-      if (n > 0) counters[outcome].inc(n)
+      if (n > 0) counters.outcomes[outcome].inc(n)
     }
+    if (result.conflicts > 0) counters.conflicts.inc(result.conflicts)
+    if (result.purged > 0) counters.purged.inc(result.purged)
     this.#metrics.batchRecords.observe(batch.records.length)
     if (result.partitionMismatches > 0) {
       this.#metrics.partitionMismatches.labels({ topic }).inc(result.partitionMismatches)

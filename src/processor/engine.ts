@@ -1,40 +1,51 @@
-import { absorb, type Outcome } from '../merge/siblings.ts'
+import type { Resolved, Write } from '../merge/policy.ts'
 import type { InBatch } from '../model/record.ts'
-import { compareStamps } from '../model/stamp.ts'
-import type { Version } from '../model/version.ts'
-import type { EntityState, EntityWrite, OutboxRecord, StateStore } from '../store/state-store.ts'
-import { DLQ, H, originHeaders } from '../wire/contract.ts'
-import { InternalError, type RecordError } from '../errors.ts'
+import type { EntityWrite, OutboxRecord, StateStore } from '../store/state-store.ts'
+import { InternalError, RecordError } from '../errors.ts'
+import { conflictRecord, deadLetter, mergedRecord } from './output-records.ts'
 import { parseRecord } from './parse-record.ts'
 import type { Plans, TopicPlan } from './plan.ts'
+import { loadWatermarks, type Watermarks } from './watermarks.ts'
 
-export type RecordOutcome = Outcome | 'loop' | 'dead_lettered'
+export type RecordOutcome = 'applied' | 'stale' | 'duplicate' | 'loop' | 'dead_lettered' | 'too_late'
 
 export interface BatchResult {
   readonly topic: string
   readonly counts: Readonly<Record<RecordOutcome, number>>
-  /** Merged records and dead letters written to the outbox by this batch. */
+  /** Merged records written to the outbox by this batch. */
   readonly emitted: number
+  /** Dead letters written to the outbox (invalid, rejected by the policy, or too late). */
   readonly deadLetters: number
+  /** Conflict records written to the outbox. */
+  readonly conflicts: number
+  /** Deleted entities purged from the store by garbage collection. */
+  readonly purged: number
   /** Versions that arrived in a partition other than their entity's home partition. */
   readonly partitionMismatches: number
 }
 
 interface Working {
-  readonly loaded: EntityState | undefined
+  readonly loaded: unknown
   readonly partition: number
-  siblings: readonly Version[]
+  state: unknown
 }
+
+/** Deleted entities purged per batch at most, so that one batch never holds a long purge. */
+const PURGE_LIMIT = 1000
 
 /**
  * The processing core without Kafka: one consumed batch in, one store transaction out. Per batch it parses
- * each record, absorbs it into its entity's siblings (loaded once per entity per batch), merges each touched
- * entity with the topic's policy, and commits the changed entities, the outbox records (an emission only
- * where the merged version changed; dead letters for invalid records) and the next offset together.
+ * each record, absorbs it into its entity's state with the topic's policy (the state loaded once per entity
+ * per batch), resolves each changed entity, and commits the changed states, the outbox records (a merged
+ * record where the resolved value changed, dead letters, conflicts), the watermarks and the next offset
+ * together; then it purges deleted entities that garbage collection may drop, in the same transaction.
  */
 export class Engine {
   readonly #store: StateStore
   readonly #plans: Plans
+  readonly #watermarks = new Map<number, Watermarks>()
+  /** Per topic, the purge bound last swept to the end. */
+  readonly #swept = new Map<number, number>()
 
   constructor (store: StateStore, plans: Plans) {
     this.#store = store
@@ -43,85 +54,118 @@ export class Engine {
 
   /** Processes one batch in one store transaction (reads included). */
   process (batch: InBatch): BatchResult {
-    return this.#store.atomically(() => this.#process(batch))
-  }
-
-  #process (batch: InBatch): BatchResult {
     const input = this.#plans.inputs.get(batch.topic)
     if (input === undefined) throw new InternalError(`no plan for input topic ${batch.topic}`)
-    const plan = input.plan
-    const counts: Record<RecordOutcome, number> = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0 }
+    let watermarks = this.#watermarks.get(input.plan.id)
+    if (watermarks === undefined) {
+      watermarks = loadWatermarks(this.#store, input.plan.id)
+      this.#watermarks.set(input.plan.id, watermarks)
+    }
+    const wm = watermarks
+    try {
+      const result = this.#store.atomically(() => this.#process(batch, input.plan, wm))
+      wm.keep()
+      return result
+    } catch (err) {
+      wm.drop()
+      throw err
+    }
+  }
+
+  #process (batch: InBatch, plan: TopicPlan, watermarks: Watermarks): BatchResult {
+    const input = this.#plans.inputs.get(batch.topic)!
+    const { merger, config } = plan
+    const { localDc } = this.#plans
+    const counts: Record<RecordOutcome, number> = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, too_late: 0 }
     const outbox: OutboxRecord[] = []
+    const conflicts: OutboxRecord[] = []
     const working = new Map<string, Working>()
     let mismatches = 0
+    let deadLetters = 0
+    const reject = (record: InBatch['records'][number], error: RecordError, stage: string): void => {
+      deadLetters++
+      outbox.push(deadLetter(plan, batch, record, error, stage, localDc))
+    }
 
     for (const record of batch.records) {
-      const parsed = parseRecord(record, input, this.#plans.localDc, this.#plans.dcs)
+      const parsed = parseRecord(record, input, localDc, this.#plans.dcs)
       if (parsed.kind === 'loop') {
         counts.loop++
         continue
       }
       if (parsed.kind === 'invalid') {
         counts.dead_lettered++
-        outbox.push(deadLetter(plan, batch, record, parsed.error, this.#plans.localDc))
+        reject(record, parsed.error, 'parse')
         continue
       }
+      const write: Write = parsed.version
+      const { dc, ts } = write.stamp
+      const mark = watermarks.get(dc, batch.partition)
+      if (mark !== undefined && ts < mark - config.gcGraceMs) {
+        counts.too_late++
+        reject(record, new RecordError(`write of ${dc} at ${ts} is more than gcGraceMs (${config.gcGraceMs} ms) behind an earlier write of ${dc} on partition ${batch.partition} (at ${mark}): it might revive an entity purged since`), 'merge')
+        continue
+      }
+      watermarks.see(dc, batch.partition, ts)
       let w = working.get(parsed.entity)
       if (w === undefined) {
-        const loaded = this.#store.getEntity(plan.id, parsed.entity)
-        w = { loaded, partition: loaded?.partition ?? batch.partition, siblings: loaded?.siblings ?? [] }
+        const row = this.#store.getEntity(plan.id, parsed.entity)
+        const loaded = row === undefined ? undefined : merger.decodeState(row.state)
+        w = { loaded, partition: row?.partition ?? batch.partition, state: loaded }
         working.set(parsed.entity, w)
       }
       if (w.partition !== batch.partition) mismatches++
-      const absorbed = absorb(w.siblings, parsed.version)
+      const absorbed = merger.absorb(w.state, write)
+      if (absorbed.outcome === 'rejected') {
+        counts.dead_lettered++
+        reject(record, new RecordError(absorbed.reason), 'merge')
+        continue
+      }
       counts[absorbed.outcome]++
-      w.siblings = absorbed.siblings
+      if (absorbed.outcome !== 'applied') continue
+      w.state = absorbed.state
+      for (const c of absorbed.conflicts) conflicts.push(conflictRecord(plan, parsed.entity, w.partition, c, localDc))
     }
 
     const entities: EntityWrite[] = []
     let emitted = 0
     for (const [entity, w] of working) {
-      if (w.siblings === w.loaded?.siblings || w.siblings.length === 0) continue
-      const merged = plan.policy.merge(w.siblings)
-      entities.push({ topicId: plan.id, entity, partition: w.partition, siblings: w.siblings, merged })
-      // The stored merged stamp stands for the merged version before this batch: a stamp names one version
-      // (a repeated stamp is absorbed as a duplicate, never replacing the value it names).
-      if (w.loaded !== undefined && compareStamps(w.loaded.merged, merged.stamp) === 0) continue
-      outbox.push(mergedRecord(plan, entity, w.partition, merged, this.#plans.localDc))
+      if (w.state === w.loaded || w.state === undefined) continue
+      const resolved = merger.resolve(w.state)
+      const deletedTs = resolved.value === null ? resolved.tombstone?.ts : undefined
+      entities.push({ topicId: plan.id, entity, partition: w.partition, state: merger.encodeState(w.state), deletedTs })
+      if (w.loaded !== undefined && sameValue(merger.resolve(w.loaded), resolved)) continue
+      outbox.push(mergedRecord(plan, entity, w.partition, resolved, localDc))
       emitted++
     }
+    outbox.push(...conflicts)
 
     const last = batch.records[batch.records.length - 1]
     this.#store.commit({
       entities,
       outbox,
-      offsets: last === undefined ? [] : [{ topic: batch.topic, partition: batch.partition, nextOffset: Number(last.offset) + 1 }]
+      offsets: last === undefined ? [] : [{ topic: batch.topic, partition: batch.partition, nextOffset: Number(last.offset) + 1 }],
+      watermarks: watermarks.moved().map(m => ({ topicId: plan.id, ...m }))
     })
-    return { topic: batch.topic, counts, emitted, deadLetters: counts.dead_lettered, partitionMismatches: mismatches }
+    const purged = this.#collect(plan, watermarks)
+    return { topic: batch.topic, counts, emitted, deadLetters, conflicts: conflicts.length, purged, partitionMismatches: mismatches }
+  }
+
+  /** Purges the deleted entities whose delete is gcGraceMs (and under delete-wins the conflict window) behind every watermark. */
+  #collect (plan: TopicPlan, watermarks: Watermarks): number {
+    const low = watermarks.lowest(this.#plans.dcs, plan.inputPartitions)
+    if (low === undefined) return 0
+    const { gcGraceMs, deleteRule, conflictWindowMs } = plan.config
+    const before = low - gcGraceMs - (deleteRule === 'delete-wins' ? conflictWindowMs : 0)
+    if ((this.#swept.get(plan.id) ?? -Infinity) >= before) return 0
+    const purged = this.#store.purgeDeleted(plan.id, before, PURGE_LIMIT)
+    // A full sweep means more may be left: look again after the next batch.
+    if (purged < PURGE_LIMIT) this.#swept.set(plan.id, before)
+    return purged
   }
 }
 
-/** The merged output: key = entity id, value = the winner's bytes unchanged (null for a delete). */
-function mergedRecord (plan: TopicPlan, entity: string, partition: number, merged: Version, localDc: string): OutboxRecord {
-  const headers = { ...originHeaders(merged.stamp), [H.mergedBy]: localDc }
-  return { topic: plan.config.outputTopic, partition: partition % plan.outputPartitions, key: Buffer.from(entity, 'utf8'), value: merged.value, headers }
-}
-
-function deadLetter (plan: TopicPlan, batch: InBatch, record: InBatch['records'][number], error: RecordError, localDc: string): OutboxRecord {
-  return {
-    topic: plan.config.dlqTopic,
-    partition: batch.partition % plan.dlqPartitions,
-    key: record.key,
-    value: record.value,
-    headers: {
-      ...record.headers,
-      [DLQ.topic]: batch.topic,
-      [DLQ.partition]: String(batch.partition),
-      [DLQ.offset]: record.offset,
-      [DLQ.exceptionClass]: error.name,
-      [DLQ.message]: error.message,
-      [DLQ.stage]: 'parse',
-      [DLQ.dc]: localDc
-    }
-  }
+function sameValue (a: Resolved, b: Resolved): boolean {
+  if (a.value === null || b.value === null) return a.value === b.value
+  return a.value.equals(b.value)
 }

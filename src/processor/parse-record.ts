@@ -2,14 +2,14 @@ import { isUtf8 } from 'node:buffer'
 import { RecordError } from '../errors.ts'
 import { classify } from '../provenance/classify.ts'
 import { headerString, type InRecord } from '../model/record.ts'
-import type { Version } from '../model/version.ts'
+import type { Write } from '../merge/policy.ts'
 import {
   contentEventId, H, MAX_EVENT_ID_BYTES, originTsFromValue, parseOriginTs, parseSuffixedKey, type OriginTs
 } from '../wire/contract.ts'
 import type { InputPlan } from './plan.ts'
 
 export type Parsed =
-  | { readonly kind: 'version', readonly entity: string, readonly version: Version }
+  | { readonly kind: 'version', readonly entity: string, readonly version: Write }
   | { readonly kind: 'loop' }
   | { readonly kind: 'invalid', readonly error: RecordError }
 
@@ -55,6 +55,11 @@ export function parseRecord (record: InRecord, input: InputPlan, localDc: string
     return invalid(`value of ${value.length} bytes exceeds maxValueBytes (${tc.maxValueBytes})`)
   }
 
+  if (input.plan.validate !== undefined && value !== null) {
+    const reason = input.plan.validate(value)
+    if (reason !== undefined) return invalid(`value is not valid ${tc.codec}: ${reason}`)
+  }
+
   let decoded: unknown
   if (input.plan.decode !== undefined && value !== null) {
     try {
@@ -95,5 +100,6 @@ export function parseRecord (record: InRecord, input: InputPlan, localDc: string
     return invalid(`${H.eventId} of ${Buffer.byteLength(eventId)} bytes exceeds ${MAX_EVENT_ID_BYTES}`)
   }
 
-  return { kind: 'version', entity, version: { stamp: { ts: time.ts, counter: time.counter, dc: writer, eventId }, value } }
+  const stamp = { ts: time.ts, counter: time.counter, dc: writer, eventId }
+  return { kind: 'version', entity, version: decoded === undefined ? { stamp, value } : { stamp, value, decoded } }
 }

@@ -1,22 +1,27 @@
-import type { Decoder } from '../codec/value-codec.ts'
-import { decoders } from '../codec/value-codec.ts'
+import { codecs, validators, type Codec, type Validator } from '../codec/value-codec.ts'
 import type { Config, TopicConfig } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
 import { policies } from '../merge/index.ts'
-import type { MergePolicy } from '../merge/policy.ts'
+import type { Merger } from '../merge/policy.ts'
 
 /** Everything decided about a configured topic at start-up, so the per-record path only looks things up. */
 export interface TopicPlan {
   readonly config: TopicConfig
   /** The store's id for the topic. */
   readonly id: number
-  readonly policy: MergePolicy
+  /** The topic's merge policy, bound to its options. */
+  readonly merger: Merger
   /** Set only when something must read the value (timestamp from a field, or a decoding policy). */
-  readonly decode: Decoder | undefined
+  readonly decode: Codec['decode'] | undefined
+  /** Set when values are validated without being decoded (`validateValues` and nothing decodes). */
+  readonly validate: Validator | undefined
   readonly inputs: readonly InputPlan[]
-  /** Partition counts of the output and dead-letter topics, once known (records go to partition % count). */
+  /** Partition counts of the output, dead-letter and conflict topics, once known (records go to partition % count). */
   outputPartitions: number
   dlqPartitions: number
+  conflictPartitions: number
+  /** Partitions of the input topics, once known (0 until then): garbage collection waits for a watermark on each. */
+  inputPartitions: number
 }
 
 /** One consumed topic: the local topic (source = local DC) or a peer's remote copy `<peer><sep><topic>`. */
@@ -33,20 +38,43 @@ export interface Plans {
   readonly inputs: ReadonlyMap<string, InputPlan>
 }
 
-export function planTopics (config: Config, topicId: (name: string) => number): Plans {
+/**
+ * Plans every configured topic: binds its policy (throws ConfigError naming the key when options cannot
+ * work), and takes its store id, which refuses a policy whose state layout differs from the stored one.
+ * `modules` holds the user modules of custom policies, loaded by the caller (I/O stays at the edge).
+ */
+export function planTopics (
+  config: Config,
+  topicId: (name: string, stateFormat: string) => number,
+  modules: ReadonlyMap<string, unknown> = new Map()
+): Plans {
   const inputs = new Map<string, InputPlan>()
-  const topics = config.topics.map(tc => {
-    const policy = policies.get(tc.policy.type)
-    if (policy === undefined) throw new ConfigError([`"topics[].policy" must be one of ${[...policies.keys()].join(', ')}, got "${tc.policy.type}"`])
-    const needsValue = policy.decodesValues || tc.timestampSource === 'value'
+  const dcs = [config.dc, ...config.peers]
+  const topics = config.topics.map((tc, i) => {
+    const { type, ...options } = tc.policy as { type: string } & Record<string, unknown>
+    const policy = policies.get(type)
+    if (policy === undefined) throw new ConfigError([`"topics[${i}].policy" must be one of ${[...policies.keys()].join(', ')}, got "${type}"`])
+    const codec = codecs[tc.codec]
+    const merger = policy.bind(options, {
+      dcs,
+      deleteRule: tc.deleteRule,
+      conflictWindowMs: tc.conflictWindowMs,
+      codec,
+      path: `topics[${i}].policy`,
+      modules
+    })
+    const needsValue = merger.decodesValues || tc.timestampSource === 'value'
     const plan: TopicPlan = {
       config: tc,
-      id: topicId(tc.name),
-      policy,
-      decode: needsValue ? decoders[tc.codec] : undefined,
+      id: topicId(tc.name, merger.stateFormat),
+      merger,
+      decode: needsValue ? codec.decode : undefined,
+      validate: !needsValue && tc.validateValues ? validators[tc.codec] : undefined,
       inputs: [],
       outputPartitions: 1,
-      dlqPartitions: 1
+      dlqPartitions: 1,
+      conflictPartitions: 1,
+      inputPartitions: 0
     }
     const planInputs: InputPlan[] = [
       { topic: tc.name, sourceDc: config.dc, plan },
@@ -56,5 +84,5 @@ export function planTopics (config: Config, topicId: (name: string) => number): 
     for (const input of planInputs) inputs.set(input.topic, input)
     return plan
   })
-  return { localDc: config.dc, dcs: new Set([config.dc, ...config.peers]), topics, inputs }
+  return { localDc: config.dc, dcs: new Set(dcs), topics, inputs }
 }

@@ -54,7 +54,8 @@ export class Processor {
   constructor (deps: ProcessorDeps) {
     this.#d = deps
     const inputs = [...deps.plans.inputs.keys()]
-    this.#accounting = new BatchAccounting(deps.metrics, deps.log, inputs)
+    this.#accounting = new BatchAccounting(deps.metrics, deps.log,
+      [...deps.plans.inputs.values()].map(i => ({ input: i.topic, topic: i.plan.config.name, policy: i.plan.merger.policy })))
     this.#flush = new BackgroundFlush({
       outbox: deps.outbox,
       store: deps.store,
@@ -141,6 +142,6 @@ export class Processor {
     const result = this.#d.engine.process(batch)
     this.#accounting.count(batch, result)
     end()
-    if (result.emitted + result.deadLetters > 0) await this.#flush.committed()
+    if (result.emitted + result.deadLetters + result.conflicts > 0) await this.#flush.committed()
   }
 }

@@ -4,7 +4,7 @@ import { isObject, join, show, suggest } from './text.ts'
 
 /** The JSON Schema keywords the walker understands; a schema uses no others. */
 interface Node {
-  readonly type?: 'object' | 'string' | 'integer' | 'array'
+  readonly type?: 'object' | 'string' | 'integer' | 'array' | 'boolean'
   readonly properties?: Readonly<Record<string, TSchema>>
   readonly items?: TSchema
   readonly anyOf?: ReadonlyArray<{ readonly const?: unknown }>
@@ -42,6 +42,7 @@ export function expectedOf (schema: TSchema): string {
     }
     case 'object': return `a mapping with keys ${Object.keys(n.properties ?? {}).join(', ')}`
     case 'array': return 'a list'
+    case 'boolean': return 'true or false'
     default: return 'a non-empty string'
   }
 }
@@ -79,6 +80,8 @@ export class Reader implements ProblemSink {
         return this.#object(schema, value, path, false)
       case 'array':
         return this.#array(schema, value, path)
+      case 'boolean':
+        return typeof value === 'boolean' ? value : this.fail(path, expectedOf(schema), value)
       case 'integer': {
         const ok = Number.isSafeInteger(value) && (value as number) >= (n.minimum ?? -Infinity) && (value as number) <= (n.maximum ?? Infinity)
         return ok ? value : this.fail(path, expectedOf(schema), value)

@@ -1,76 +1,84 @@
 import type { Database, Statement } from 'better-sqlite3'
+import { StoreError } from '../errors.ts'
 import { partitionKey } from '../model/record.ts'
-import type { Stamp } from '../model/stamp.ts'
 import { decodeOutbox, encodeOutbox } from './outbox-codec.ts'
-import { decodeSiblings, encodeSiblings } from './siblings-codec.ts'
-import type { BatchCommit, EntityState, PendingOutput, StateStore } from './state-store.ts'
-
-interface EntityRow {
-  partition: number
-  siblings: Buffer
-  merged_dc: string
-  merged_ts: number
-  merged_counter: number
-  merged_event_id: string
-}
+import type { BatchCommit, EntityRow, PendingOutput, StateStore, Watermark } from './state-store.ts'
 
 /**
  * The state store on better-sqlite3 (schema in migrations/), its queries prepared once. The only writer of
- * entity state, offsets and the outbox.
+ * entity state, watermarks, offsets and the outbox.
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: Database
   readonly #getEntity: Statement<[number, string], EntityRow>
   readonly #putEntity: Statement
   readonly #putOffset: Statement
+  readonly #putWatermark: Statement
   readonly #putOutbox: Statement
   readonly #readOutbox: Statement<[number, number], { seq: number, records: Buffer }>
   readonly #deleteOutbox: Statement<[number]>
   readonly #countOutbox: Statement<[], { n: number }>
+  readonly #purge: Statement<[number, number, number]>
   readonly #commit: (batch: BatchCommit) => void
   readonly #atomically: (fn: () => unknown) => unknown
 
   constructor (db: Database) {
     this.#db = db
-    this.#getEntity = db.prepare(`SELECT partition, siblings, merged_dc, merged_ts, merged_counter, merged_event_id
-      FROM entities WHERE topic_id = ? AND entity = ?`)
-    this.#putEntity = db.prepare(`INSERT INTO entities (topic_id, entity, partition, siblings, merged_dc, merged_ts, merged_counter, merged_event_id, deleted)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (topic_id, entity) DO UPDATE SET siblings = excluded.siblings, merged_dc = excluded.merged_dc,
-        merged_ts = excluded.merged_ts, merged_counter = excluded.merged_counter,
-        merged_event_id = excluded.merged_event_id, deleted = excluded.deleted`)
+    this.#getEntity = db.prepare('SELECT partition, state FROM entity_state WHERE topic_id = ? AND entity = ?')
+    this.#putEntity = db.prepare(`INSERT INTO entity_state (topic_id, entity, partition, state, deleted_ts) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (topic_id, entity) DO UPDATE SET state = excluded.state, deleted_ts = excluded.deleted_ts`)
     this.#putOffset = db.prepare(`INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?)
       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`)
+    this.#putWatermark = db.prepare(`INSERT INTO watermarks (topic_id, dc, partition, ts) VALUES (?, ?, ?, ?)
+      ON CONFLICT (topic_id, dc, partition) DO UPDATE SET ts = max(ts, excluded.ts)`)
     this.#putOutbox = db.prepare('INSERT INTO outbox (count, records) VALUES (?, ?)')
     this.#readOutbox = db.prepare('SELECT seq, records FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?')
     this.#deleteOutbox = db.prepare('DELETE FROM outbox WHERE seq <= ?')
     this.#countOutbox = db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox')
+    this.#purge = db.prepare(`DELETE FROM entity_state WHERE (topic_id, entity) IN (SELECT topic_id, entity FROM entity_state
+      WHERE topic_id = ? AND deleted_ts IS NOT NULL AND deleted_ts < ? LIMIT ?)`)
     this.#atomically = db.transaction((fn: () => unknown) => fn())
     this.#commit = db.transaction((batch: BatchCommit) => {
       // Sorted by key so that each B-tree page is visited once per batch.
       const entities = [...batch.entities].sort((a, b) => a.topicId - b.topicId || (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0))
-      for (const e of entities) {
-        const w = e.merged.stamp
-        this.#putEntity.run(e.topicId, e.entity, e.partition, encodeSiblings(e.siblings), w.dc, w.ts, w.counter, w.eventId, e.merged.value === null ? 1 : 0)
-      }
+      for (const e of entities) this.#putEntity.run(e.topicId, e.entity, e.partition, e.state, e.deletedTs ?? null)
+      for (const w of batch.watermarks) this.#putWatermark.run(w.topicId, w.dc, w.partition, w.ts)
       if (batch.outbox.length > 0) this.#putOutbox.run(batch.outbox.length, encodeOutbox(batch.outbox))
       for (const o of batch.offsets) this.#putOffset.run(o.topic, o.partition, o.nextOffset)
     })
   }
 
-  topicId (name: string): number {
-    this.#db.prepare('INSERT INTO topics (name) VALUES (?) ON CONFLICT (name) DO NOTHING').run(name)
-    return (this.#db.prepare('SELECT id FROM topics WHERE name = ?').get(name) as { id: number }).id
+  topicId (name: string, stateFormat: string): number {
+    const held = this.#db.prepare('SELECT id, state_format FROM topics WHERE name = ?').get(name) as { id: number, state_format: string } | undefined
+    if (held === undefined) {
+      return Number(this.#db.prepare('INSERT INTO topics (name, state_format) VALUES (?, ?)').run(name, stateFormat).lastInsertRowid)
+    }
+    if (held.state_format !== stateFormat) {
+      const entities = (this.#db.prepare('SELECT count(*) AS n FROM entity_state WHERE topic_id = ?').get(held.id) as { n: number }).n
+      if (entities > 0) {
+        throw new StoreError(`topic "${name}" has the state of ${entities} entities in the "${held.state_format}" layout, which its policy now keeps as "${stateFormat}": choose a policy of the same layout, or start this topic from an empty state folder`)
+      }
+      this.#db.prepare('UPDATE topics SET state_format = ? WHERE id = ?').run(stateFormat, held.id)
+    }
+    return held.id
   }
 
-  getEntity (topicId: number, entity: string): EntityState | undefined {
-    const row = this.#getEntity.get(topicId, entity)
-    if (row === undefined) return undefined
-    return {
-      partition: row.partition,
-      siblings: decodeSiblings(row.siblings),
-      merged: { dc: row.merged_dc, ts: row.merged_ts, counter: row.merged_counter, eventId: row.merged_event_id }
-    }
+  getEntity (topicId: number, entity: string): EntityRow | undefined {
+    return this.#getEntity.get(topicId, entity)
+  }
+
+  entities (topicId: number): Map<string, EntityRow> {
+    const rows = this.#db.prepare('SELECT entity, partition, state FROM entity_state WHERE topic_id = ?')
+      .all(topicId) as Array<{ entity: string, partition: number, state: Buffer }>
+    return new Map(rows.map(r => [r.entity, { partition: r.partition, state: r.state }]))
+  }
+
+  watermarks (topicId: number): Watermark[] {
+    return this.#db.prepare('SELECT dc, partition, ts FROM watermarks WHERE topic_id = ?').all(topicId) as Watermark[]
+  }
+
+  purgeDeleted (topicId: number, beforeTs: number, limit: number): number {
+    return this.#purge.run(topicId, beforeTs, limit).changes
   }
 
   atomically<T> (fn: () => T): T {
@@ -96,12 +104,6 @@ export class SqliteStateStore implements StateStore {
 
   acknowledge (seq: number): void {
     this.#deleteOutbox.run(seq)
-  }
-
-  mergedStamps (topicId: number): Map<string, Stamp & { deleted: boolean }> {
-    const rows = this.#db.prepare('SELECT entity, merged_dc, merged_ts, merged_counter, merged_event_id, deleted FROM entities WHERE topic_id = ?')
-      .all(topicId) as Array<{ entity: string, merged_dc: string, merged_ts: number, merged_counter: number, merged_event_id: string, deleted: number }>
-    return new Map(rows.map(r => [r.entity, { dc: r.merged_dc, ts: r.merged_ts, counter: r.merged_counter, eventId: r.merged_event_id, deleted: r.deleted === 1 }]))
   }
 
   pageCount (): number {

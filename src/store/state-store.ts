@@ -1,25 +1,25 @@
 import type { OutRecord, RecordHeaders } from '../model/record.ts'
-import type { Stamp } from '../model/stamp.ts'
-import type { Version } from '../model/version.ts'
 
-/** An entity's siblings and home partition, as the merge needs them. */
-export interface EntitySiblings {
+/** What the store holds for one entity: its home partition and its policy's encoded state. */
+export interface EntityRow {
   /** The entity's home partition: where its first version arrived. */
   readonly partition: number
-  readonly siblings: readonly Version[]
+  /** The policy's state, as the policy encoded it (the store never reads it). */
+  readonly state: Buffer
 }
 
-/** What the store holds for one entity: its siblings, and the stamp of the merged version written with them. */
-export interface EntityState extends EntitySiblings {
-  /** The merged winner's stamp as last committed (the policy's merge of `siblings` at that commit). */
-  readonly merged: Stamp
-}
-
-export interface EntityWrite extends EntitySiblings {
+export interface EntityWrite extends EntityRow {
   readonly topicId: number
   readonly entity: string
-  /** Stored beside the siblings for queries and verification. */
-  readonly merged: Version
+  /** While the entity resolves deleted by a delete: that delete's time, for garbage collection. */
+  readonly deletedTs: number | undefined
+}
+
+/** The greatest write time seen from one writer DC on one input partition of a topic. */
+export interface Watermark {
+  readonly dc: string
+  readonly partition: number
+  readonly ts: number
 }
 
 /** An output record as the outbox keeps it: bytes only, the partition chosen, the headers present. */
@@ -47,6 +47,8 @@ export interface BatchCommit {
   readonly entities: readonly EntityWrite[]
   readonly outbox: readonly OutboxRecord[]
   readonly offsets: readonly OffsetWrite[]
+  /** Watermarks that moved. */
+  readonly watermarks: ReadonlyArray<Watermark & { readonly topicId: number }>
 }
 
 /**
@@ -56,9 +58,12 @@ export interface BatchCommit {
  * store as layers implementing this same interface, as Kafka Streams wraps its stores.
  */
 export interface StateStore {
-  /** The numeric id of a configured topic, assigned on first use. */
-  topicId (name: string): number
-  getEntity (topicId: number, entity: string): EntityState | undefined
+  /**
+   * The numeric id of a configured topic, assigned on first use with the layout of its policy's state;
+   * throws StoreError when the topic has state of another layout.
+   */
+  topicId (name: string, stateFormat: string): number
+  getEntity (topicId: number, entity: string): EntityRow | undefined
   /**
    * Runs `fn` (synchronous) in one transaction: reads inside it skip a lock round each, and a `commit` inside
    * it becomes a savepoint of it. When `fn` throws, nothing it wrote is kept.
@@ -74,8 +79,12 @@ export interface StateStore {
   pendingCount (): number
   /** Forgets the output of the batches up to and including `seq`, once Kafka acknowledged it. */
   acknowledge (seq: number): void
-  /** Merged stamp and deletion flag of every entity of a topic, for verification and state queries. */
-  mergedStamps (topicId: number): Map<string, Stamp & { deleted: boolean }>
+  /** Every entity of a topic, for verification and state queries. */
+  entities (topicId: number): Map<string, EntityRow>
+  /** The topic's watermarks as committed. */
+  watermarks (topicId: number): Watermark[]
+  /** Deletes up to `limit` entities deleted by a delete older than `beforeTs`; returns how many. */
+  purgeDeleted (topicId: number, beforeTs: number, limit: number): number
   /** Size of the store in pages (of `PRAGMA page_size` bytes, 4096 by default). */
   pageCount (): number
   close (): void

@@ -16,7 +16,9 @@ export const H = {
   /** Unique per write; time-ordered ids such as UUIDv7 recommended. */
   eventId: 'x-event-id',
   /** On merged records: the DC whose concord produced it. */
-  mergedBy: 'x-merged-by'
+  mergedBy: 'x-merged-by',
+  /** On merged records whose value was built from several writes: each of them (see sourcesHeader). */
+  mergedSources: 'x-merged-sources'
 } as const
 
 /** Dead-letter headers, after Kafka Connect's `errors.deadletterqueue.context.headers.enable`. */
@@ -99,6 +101,14 @@ export function formatTs (time: OriginTs): string {
 /** The origin headers of a write with this stamp, as a producer puts them on the record. */
 export function originHeaders (stamp: Stamp): { [H.originDc]: string, [H.originTs]: string, [H.eventId]: string } {
   return { [H.originDc]: stamp.dc, [H.originTs]: formatTs(stamp), [H.eventId]: stamp.eventId }
+}
+
+/**
+ * The `x-merged-sources` value: a JSON array with one `{"dc","ts","eventId"}` per contributing write, `ts`
+ * in the `x-origin-ts` form, in stamp order.
+ */
+export function sourcesHeader (stamps: readonly Stamp[]): string {
+  return JSON.stringify(stamps.map(s => ({ dc: s.dc, ts: formatTs(s), eventId: s.eventId })))
 }
 
 /**

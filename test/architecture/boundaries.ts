@@ -61,6 +61,7 @@ export const rules: Rules = {
     snappyjs: 'kafka/',
     'better-sqlite3': 'store/',
     'msgpack-lite': 'codec/',
+    'int64-buffer': 'codec/',
     pino: 'log/',
     'prom-client': 'metrics/',
     yaml: 'config/',
