@@ -50,7 +50,7 @@ function setup (c: EngineCase, dir: string): { store: StateStore, engine: Engine
     store: { dir, synchronous: c.synchronous, cacheMb: c.cacheMb }
   }, { policies })
   const store = new SqliteStateStore(openDatabase(config.store))
-  const plans = planTopics(config, name => store.topicId(name))
+  const plans = planTopics(config, (name, format) => store.topicId(name, format))
   for (const t of plans.topics) { t.outputPartitions = 1; t.dlqPartitions = 1 }
   return { store, engine: new Engine(store, plans), plans }
 }

@@ -6,9 +6,10 @@ import type { BatchResult } from '../../src/processor/engine.ts'
 import { recordingLogger } from './rig.ts'
 
 const result = (topic: string, counts: Partial<BatchResult['counts']>, partitionMismatches = 0): BatchResult => {
-  const all = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, ...counts }
-  return { topic, counts: all, emitted: all.applied, deadLetters: all.dead_lettered, partitionMismatches }
+  const all = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, too_late: 0, ...counts }
+  return { topic, counts: all, emitted: all.applied, deadLetters: all.dead_lettered, conflicts: 0, purged: 0, partitionMismatches }
 }
+const labels = (...inputs: string[]) => inputs.map(input => ({ input, topic: 'orders', policy: 'lww' }))
 const batch = (topic: string, n: number, partition = 0) => ({ topic, partition, records: Array.from({ length: n }, () => ({ offset: '0', timestamp: '0', key: null, value: null, headers: {} })) })
 
 async function recorded (metrics: Metrics): Promise<Record<string, number>> {
@@ -19,7 +20,7 @@ async function recorded (metrics: Metrics): Promise<Record<string, number>> {
 describe('BatchAccounting', () => {
   it('counts each outcome by input topic, and records per batch', async () => {
     const metrics = new Metrics()
-    const a = new BatchAccounting(metrics, recordingLogger(), ['orders', 'dc2.orders'])
+    const a = new BatchAccounting(metrics, recordingLogger(), labels('orders', 'dc2.orders'))
     a.count(batch('orders', 6), result('orders', { applied: 3, stale: 1, duplicate: 1, loop: 1 }))
     a.count(batch('dc2.orders', 2), result('dc2.orders', { applied: 2 }))
     a.count(batch('orders', 1), result('orders', { applied: 1 }))
@@ -29,13 +30,13 @@ describe('BatchAccounting', () => {
   })
 
   it('knows every outcome the engine counts (the compiler holds the list to RecordOutcome)', () => {
-    assert.deepEqual([...RECORD_OUTCOMES].sort(), ['applied', 'dead_lettered', 'duplicate', 'loop', 'stale'])
+    assert.deepEqual([...RECORD_OUTCOMES].sort(), ['applied', 'dead_lettered', 'duplicate', 'loop', 'stale', 'too_late'])
   })
 
   it('counts partition mismatches every time but warns once per input topic', async () => {
     const metrics = new Metrics()
     const log = recordingLogger()
-    const a = new BatchAccounting(metrics, log, ['orders', 'dc2.orders'])
+    const a = new BatchAccounting(metrics, log, labels('orders', 'dc2.orders'))
     a.count(batch('orders', 2, 1), result('orders', { applied: 2 }, 2))
     a.count(batch('orders', 3, 2), result('orders', { applied: 3 }, 3))
     a.count(batch('dc2.orders', 1), result('dc2.orders', { applied: 1 }, 1))
@@ -45,9 +46,18 @@ describe('BatchAccounting', () => {
     assert.deepEqual(warnings.map(w => w.obj), [{ topic: 'orders', partition: 1 }, { topic: 'dc2.orders', partition: 0 }])
   })
 
+  it('counts conflicts by topic and policy, and purges by topic', async () => {
+    const metrics = new Metrics()
+    const a = new BatchAccounting(metrics, recordingLogger(), labels('orders', 'dc2.orders'))
+    a.count(batch('orders', 2), { ...result('orders', { applied: 2 }), conflicts: 2, purged: 1 })
+    a.count(batch('dc2.orders', 1), { ...result('dc2.orders', { applied: 1 }), conflicts: 1, purged: 3 })
+    assert.deepEqual((await metrics.conflicts.get()).values.map(v => [v.labels, v.value]), [[{ topic: 'orders', policy: 'lww' }, 3]])
+    assert.deepEqual((await metrics.purged.get()).values.map(v => [v.labels, v.value]), [[{ topic: 'orders' }, 4]])
+  })
+
   it('warns of dead letters with their number, each batch that has some', () => {
     const log = recordingLogger()
-    const a = new BatchAccounting(new Metrics(), log, ['orders'])
+    const a = new BatchAccounting(new Metrics(), log, labels('orders'))
     a.count(batch('orders', 3), result('orders', { applied: 1, dead_lettered: 2 }))
     a.count(batch('orders', 1), result('orders', { applied: 1 }))
     a.count(batch('orders', 1), result('orders', { dead_lettered: 1 }))

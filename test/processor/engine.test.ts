@@ -12,7 +12,9 @@ import { validateConfig } from '../../src/config/validate.ts'
 import type { InRecord, RecordHeaders } from '../../src/model/record.ts'
 import { DLQ, MAX_EVENT_ID_BYTES } from '../../src/wire/contract.ts'
 import { Engine, type BatchResult, type RecordOutcome } from '../../src/processor/engine.ts'
-import { planTopics } from '../../src/processor/plan.ts'
+import { planTopics, type TopicPlan } from '../../src/processor/plan.ts'
+import { resolvedEntities } from './rig.ts'
+import type { SiblingState } from '../../src/merge/sibling-state.ts'
 import { openDatabase } from '../../src/store/open.ts'
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
 import type { StateStore } from '../../src/store/state-store.ts'
@@ -28,6 +30,7 @@ interface Rig {
   readonly dc: Dc
   readonly store: StateStore
   readonly engine: Engine
+  readonly plan: TopicPlan
   readonly topicId: number
   /** Next offset to hand out per "topic:partition". */
   readonly next: Map<string, number>
@@ -39,13 +42,13 @@ function rig (dc: Dc, topic: Record<string, unknown> = {}): Rig {
     dc,
     peers: [PEER[dc]],
     kafka: { brokers: ['127.0.0.1:19092'] },
-    topics: [{ name: 'orders', policy: 'lww', ...topic }]
+    topics: [{ name: 'orders', policy: 'lww', codec: 'raw', ...topic }]
   }, { policies })
   // validateConfig resolves store.dir to an absolute path (':memory:' would become <cwd>/:memory:), so the
   // throwaway store is opened directly.
   const store = new SqliteStateStore(openDatabase({ dir: ':memory:', synchronous: 'normal', cacheMb: 16 }))
-  const plans = planTopics(config, name => store.topicId(name))
-  return { dc, store, engine: new Engine(store, plans), topicId: plans.topics[0]!.id, next: new Map() }
+  const plans = planTopics(config, (name, format) => store.topicId(name, format))
+  return { dc, store, engine: new Engine(store, plans), plan: plans.topics[0]!, topicId: plans.topics[0]!.id, next: new Map() }
 }
 
 /** Processes one batch, numbering its records from where the previous batch of that topic-partition ended. */
@@ -113,13 +116,20 @@ function mergedOut (entity: string, dc: string, ts: string, eventId: string, val
 }
 
 function counts (some: Partial<Record<RecordOutcome, number>>): Record<RecordOutcome, number> {
-  return { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, ...some }
+  return { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, too_late: 0, ...some }
 }
 
-/** The merged stamp the store holds for one entity, as a plain object. */
+/** The siblings the store holds for one entity (lww keeps the sibling state). */
+function siblingsOf (r: Rig, entity: string): SiblingState['siblings'] {
+  const row = r.store.getEntity(r.topicId, entity)
+  return row === undefined ? [] : (r.plan.merger.decodeState(row.state) as SiblingState).siblings
+}
+
+/** The merged stamp of one entity, as the policy resolves the stored state, as a plain object. */
 function stampOf (r: Rig, entity: string): { dc: string, ts: number, counter: number, eventId: string, deleted: boolean } | undefined {
-  const s = r.store.mergedStamps(r.topicId).get(entity)
-  return s === undefined ? undefined : { dc: s.dc, ts: s.ts, counter: s.counter, eventId: s.eventId, deleted: s.deleted }
+  const resolved = resolvedEntities(r.store, r.plan).get(entity)
+  const s = resolved?.origin
+  return s === undefined ? undefined : { dc: s.dc, ts: s.ts, counter: s.counter, eventId: s.eventId, deleted: resolved!.value === null }
 }
 
 describe('Engine: the wire contract', () => {
@@ -133,7 +143,7 @@ describe('Engine: the wire contract', () => {
       traceparent: Buffer.from('00-abc-01')
     })])
     assert.deepEqual(result, {
-      topic: 'orders', counts: counts({ applied: 1 }), emitted: 1, deadLetters: 0, partitionMismatches: 0
+      topic: 'orders', counts: counts({ applied: 1 }), emitted: 1, deadLetters: 0, conflicts: 0, purged: 0, partitionMismatches: 0
     })
     assert.deepEqual(outbox(r), [mergedOut('order-7', 'dc1', `${T}:2`, 'ev-1', value, 'dc1')])
     assert.deepEqual(stampOf(r, 'order-7'), { dc: 'dc1', ts: T, counter: 2, eventId: 'ev-1', deleted: false })
@@ -163,14 +173,14 @@ describe('Engine: the wire contract', () => {
   })
 
   test('an older write of the other DC is kept as its sibling but emits nothing', () => {
-    const r = rig('dc1')
+    const r = rig('dc1', { conflictWindowMs: 0 })
     feed(r, 'orders', [write('order-1', 'dc1', T + 5, 'e2', 'new')])
     const before = outbox(r)
     const result = feed(r, 'dc2.orders', [write('order-1', 'dc2', T, 'e1', 'old')])
     assert.deepEqual(result.counts, counts({ applied: 1 }))
     assert.equal(result.emitted, 0)
     assert.deepEqual(outbox(r), before)
-    assert.deepEqual(r.store.getEntity(r.topicId, 'order-1')?.siblings.map(s => s.stamp.dc).sort(), ['dc1', 'dc2'])
+    assert.deepEqual(siblingsOf(r, 'order-1').map(s => s.stamp.dc).sort(), ['dc1', 'dc2'])
   })
 
   test('a redelivered record counts duplicate and emits nothing, in a later batch or in the same one', () => {
@@ -201,7 +211,8 @@ describe('Engine: the wire contract', () => {
     const r = rig('dc1')
     feed(r, 'orders', [write('order-1', 'dc1', T + 5, 'e2', 'v')])
     const before = outbox(r)
-    assert.deepEqual(feed(r, 'orders', [write('order-1', 'dc1', T, 'e1', null)]).counts, counts({ stale: 1 }))
+    // Applied, as the greatest delete (the tombstone) hides older versions of every DC; the write is newer.
+    assert.deepEqual(feed(r, 'orders', [write('order-1', 'dc1', T, 'e1', null)]).counts, counts({ applied: 1 }))
     assert.equal(feed(r, 'dc2.orders', [write('order-1', 'dc2', T + 4, 'e3', null)]).emitted, 0)
     assert.deepEqual(outbox(r), before)
     assert.deepEqual(stampOf(r, 'order-1'), { dc: 'dc1', ts: T + 5, counter: 0, eventId: 'e2', deleted: false })
@@ -243,7 +254,7 @@ describe('Engine: the wire contract', () => {
     assert.deepEqual(result.counts, counts({ loop: 2 }))
     assert.equal(result.emitted, 0)
     assert.deepEqual(outbox(r), [])
-    assert.equal(r.store.mergedStamps(r.topicId).size, 0)
+    assert.equal(r.store.entities(r.topicId).size, 0)
     assert.equal(r.store.offsets().get('dc2.orders:0'), 2)
   })
 
@@ -536,12 +547,18 @@ function maxBy<K> (writes: readonly GenWrite[], key: (w: GenWrite) => K): Map<K,
 function expectedCounts (deliveries: readonly Delivery[]): Record<RecordOutcome, number> {
   const c = counts({})
   const held = new Map<string, GenWrite>()
+  // The greatest delete per entity: a delete older than its DC's latest write still hides older versions of other DCs.
+  const tombstones = new Map<string, GenWrite>()
   for (const { w, loop } of deliveries) {
     if (loop) { c.loop++; continue }
     const k = `${w.entity}\u0000${w.dc}`
     const h = held.get(k)
     const o = h === undefined ? 1 : order(w, h)
-    if (o > 0) { c.applied++; held.set(k, w) } else if (o === 0) c.duplicate++; else c.stale++
+    const t = tombstones.get(w.entity)
+    const d = w.value !== null ? -1 : t === undefined ? 1 : order(w, t)
+    if (o > 0) held.set(k, w)
+    if (d > 0) tombstones.set(w.entity, w)
+    if (o > 0 || d > 0) c.applied++; else if (o === 0 || d === 0) c.duplicate++; else c.stale++
   }
   return c
 }
@@ -560,7 +577,7 @@ const formatTs = (w: GenWrite): string => w.counter === 0 ? String(w.ts) : `${w.
 const stampKey = (w: { dc: string, ts: number, counter: number, eventId: string }): string => JSON.stringify([w.dc, w.ts, w.counter, w.eventId])
 
 describe('Engine: two datacenters converge', () => {
-  test('any interleaving, batching, redelivery and looping of the same writes leaves both stores on the max-stamp version per entity, and each changelog ends on it', () => {
+  test('any interleaving, batching, redelivery and looping of the same writes leaves both stores on the max-stamp version per entity, and each changelog ends on its value', () => {
     fc.assert(fc.property(scenarioArb, ({ writes, deliveries, batchSizes }) => {
       const winners = maxBy(writes, w => w.entity)
       const perDc = maxBy(writes, w => `${w.entity}\u0000${w.dc}`)
@@ -572,18 +589,17 @@ describe('Engine: two datacenters converge', () => {
         const { r, counts: got } = runEngine(dc, deliveries[dc], batchSizes[dc])
         assert.deepEqual(got, expectedCounts(deliveries[dc]), `${dc}: outcome counts`)
 
-        const state = new Map([...r.store.mergedStamps(r.topicId)].map(([e, s]) =>
-          [e, { dc: s.dc, ts: s.ts, counter: s.counter, eventId: s.eventId, deleted: s.deleted }]))
+        const state = new Map([...r.store.entities(r.topicId).keys()].map(e => [e, stampOf(r, e)]))
         assert.deepEqual(state, oracle, `${dc}: merged state`)
 
         for (const entity of winners.keys()) {
-          const siblings = (r.store.getEntity(r.topicId, entity)?.siblings ?? []).map(s => stampKey(s.stamp)).sort()
+          const siblings = siblingsOf(r, entity).map(s => stampKey(s.stamp)).sort()
           const expected = [...perDc].filter(([k]) => k.startsWith(`${entity}\u0000`)).map(([, w]) => stampKey(w)).sort()
           assert.deepEqual(siblings, expected, `${dc}: siblings of ${entity}`)
         }
 
-        const out = outbox(r)
-        assert.ok(out.every(o => o.topic === 'orders.merged' && o.partition === 0), `${dc}: only merged records`)
+        const out = outbox(r).filter(o => o.topic !== 'orders.conflicts')
+        assert.ok(out.every(o => o.topic === 'orders.merged' && o.partition === 0), `${dc}: only merged records and conflicts`)
         for (const [entity, winner] of winners) {
           const changelog = out.filter(o => o.key === entity).map(o => {
             const [ts, counter] = String(o.headers['x-origin-ts']).split(':')
@@ -595,8 +611,12 @@ describe('Engine: two datacenters converge', () => {
           for (let i = 1; i < changelog.length; i++) {
             assert.ok(order(changelog[i]!, changelog[i - 1]!) > 0, `${dc}: changelog of ${entity} went back in time`)
           }
-          assert.deepEqual(out.filter(o => o.key === entity).at(-1),
-            mergedOut(entity, winner.dc, formatTs(winner), winner.eventId, winner.value, dc), `${dc}: last record of ${entity}`)
+          // Output is emitted only when the resolved bytes change: the last record holds the winner's value, and
+          // names the winner or an earlier write with the same bytes (two deletes, or equal values).
+          const last = out.filter(o => o.key === entity).at(-1)!
+          assert.deepEqual(last.value, bytes(winner.value), `${dc}: last value of ${entity}`)
+          const lastWrite = changelog.at(-1)!
+          if (lastWrite !== winner) assert.deepEqual(lastWrite.value, winner.value, `${dc}: ${entity} ends on ${lastWrite.eventId}, whose value differs from the winner's`)
         }
         assert.deepEqual(new Set(out.map(o => o.key)), new Set(winners.keys()))
 

@@ -17,7 +17,7 @@ describe('planTopics', () => {
     assert.deepEqual([...plans.inputs.values()].map(i => [i.topic, i.sourceDc]), [['orders', 'dc1'], ['dc2.orders', 'dc2'], ['dc3.orders', 'dc3']])
     const plan = plans.topics[0]!
     assert.equal(plan.id, 7)
-    assert.equal(plan.policy, policies.get('lww'))
+    assert.equal(plan.merger.policy, 'lww')
     assert.deepEqual(plan.inputs.map(i => i.topic), ['orders', 'dc2.orders', 'dc3.orders'])
     for (const input of plan.inputs) assert.equal(input.plan, plan, 'every input points back at its topic')
   })
@@ -27,13 +27,13 @@ describe('planTopics', () => {
     assert.deepEqual([...plans.inputs.keys()], ['orders', 'dc2_orders'])
   })
 
-  it('asks the store for one id per topic, by name', () => {
+  it('asks the store for one id per topic, by name and the layout of its policy\'s state', () => {
     const asked: string[] = []
-    const plans = planTopics(configOf([{ name: 'orders', policy: 'lww' }, { name: 'users', policy: 'lww' }]), name => {
-      asked.push(name)
+    const plans = planTopics(configOf([{ name: 'orders', policy: 'lww' }, { name: 'users', policy: 'lww' }]), (name, format) => {
+      asked.push(`${name}/${format}`)
       return asked.length
     })
-    assert.deepEqual(asked, ['orders', 'users'])
+    assert.deepEqual(asked, ['orders/siblings', 'users/siblings'])
     assert.deepEqual(plans.topics.map(t => t.id), [1, 2])
     assert.equal(plans.inputs.get('dc3.users')?.plan, plans.topics[1])
   })
@@ -46,13 +46,29 @@ describe('planTopics', () => {
     ]), () => 1)
     const [a, b, c] = plans.topics
     assert.equal(a!.decode, undefined, 'LWW with header timestamps never decodes')
+    assert.equal(a!.validate?.(Buffer.from([0xc1])) !== undefined, true, 'it validates instead')
     assert.deepEqual(b!.decode?.(encodeMsgpack({ timestamp: 5 })), { timestamp: 5 })
     assert.deepEqual(c!.decode?.(Buffer.from('{"timestamp":6}')), { timestamp: 6 })
   })
 
-  it('starts with one output and dead-letter partition until the topics are known', () => {
+  it('validates values that nothing decodes unless validateValues is false, and never raw ones', () => {
+    const [on, off, raw, decoded] = planTopics(configOf([
+      { name: 'a', policy: 'lww' },
+      { name: 'b', policy: 'lww', validateValues: false },
+      { name: 'c', policy: 'lww', codec: 'raw' },
+      { name: 'd', policy: 'lww', timestampSource: 'value' }
+    ]), () => 1).topics
+    assert.equal(on!.validate?.(encodeMsgpack({ a: 1 })), undefined)
+    assert.equal(off!.validate, undefined)
+    assert.equal(raw!.validate, undefined)
+    assert.equal(decoded!.validate, undefined, 'decoding validates already')
+  })
+
+  it('starts with one output, dead-letter and conflict partition, and no known input partitions', () => {
     const plan = planTopics(configOf([{ name: 'orders', policy: 'lww' }]), () => 1).topics[0]!
     assert.equal(plan.outputPartitions, 1)
     assert.equal(plan.dlqPartitions, 1)
+    assert.equal(plan.conflictPartitions, 1)
+    assert.equal(plan.inputPartitions, 0)
   })
 })

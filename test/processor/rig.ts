@@ -15,7 +15,8 @@ import type { InRecord, OutRecord } from '../../src/model/record.ts'
 import type { Backoff } from '../../src/processor/background-flush.ts'
 import { Engine } from '../../src/processor/engine.ts'
 import { OutboxFlusher } from '../../src/processor/outbox.ts'
-import { planTopics, type Plans } from '../../src/processor/plan.ts'
+import { planTopics, type Plans, type TopicPlan } from '../../src/processor/plan.ts'
+import type { Resolved } from '../../src/merge/policy.ts'
 import { Processor } from '../../src/processor/processor.ts'
 import type { Sleep } from '../../src/processor/sleep.ts'
 import { openDatabase } from '../../src/store/open.ts'
@@ -143,10 +144,20 @@ export function track<T> (promise: Promise<T>): { readonly settled: boolean } {
   return state
 }
 
-/** The plans of DC dc1 with peer dc2 and one topic, `orders` (inputs `orders` and `dc2.orders`). */
-export function ordersPlans (store: StateStore): Plans {
-  const config = validateConfig({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: ['127.0.0.1:19092'] }, topics: [{ name: 'orders', policy: 'lww' }] }, { policies })
-  return planTopics(config, name => store.topicId(name))
+/**
+ * The plans of DC dc1 with peer dc2 and one topic, `orders` (inputs `orders` and `dc2.orders`), raw values
+ * merged by lww unless `topic` says otherwise.
+ */
+export function ordersPlans (store: StateStore, topic: Record<string, unknown> = {}): Plans {
+  const config = validateConfig({
+    dc: 'dc1', peers: ['dc2'], kafka: { brokers: ['127.0.0.1:19092'] }, topics: [{ name: 'orders', policy: 'lww', codec: 'raw', ...topic }]
+  }, { policies })
+  return planTopics(config, (name, format) => store.topicId(name, format))
+}
+
+/** Every entity of a plan's topic, resolved by its policy from the stored state. */
+export function resolvedEntities (store: StateStore, plan: TopicPlan): Map<string, Resolved> {
+  return new Map([...store.entities(plan.id)].map(([entity, row]) => [entity, plan.merger.resolve(plan.merger.decodeState(row.state))]))
 }
 
 export const memoryStore = (): SqliteStateStore => new SqliteStateStore(openDatabase({ dir: ':memory:', synchronous: 'normal', cacheMb: 16 }))

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { StoreError } from '../../src/errors.ts'
 import { Engine } from '../../src/processor/engine.ts'
-import type { BatchCommit, EntityState, PendingOutput, StateStore } from '../../src/store/state-store.ts'
-import type { Stamp } from '../../src/model/stamp.ts'
+import type { BatchCommit, EntityRow, PendingOutput, StateStore, Watermark } from '../../src/store/state-store.ts'
 import { keys, memoryStore, ordersPlans, rig, writes } from './rig.ts'
 
 /**
@@ -20,8 +19,8 @@ class FailingCommitLayer implements StateStore {
   commits = 0
 
   constructor (inner: StateStore) { this.#inner = inner }
-  topicId (name: string): number { return this.#inner.topicId(name) }
-  getEntity (topicId: number, entity: string): EntityState | undefined { return this.#inner.getEntity(topicId, entity) }
+  topicId (name: string, stateFormat: string): number { return this.#inner.topicId(name, stateFormat) }
+  getEntity (topicId: number, entity: string): EntityRow | undefined { return this.#inner.getEntity(topicId, entity) }
   atomically<T> (fn: () => T): T { return this.#inner.atomically(fn) }
   commit (batch: BatchCommit): void {
     this.commits++
@@ -36,7 +35,9 @@ class FailingCommitLayer implements StateStore {
   pending (afterSeq: number, limit: number): PendingOutput[] { return this.#inner.pending(afterSeq, limit) }
   pendingCount (): number { return this.#inner.pendingCount() }
   acknowledge (seq: number): void { this.#inner.acknowledge(seq) }
-  mergedStamps (topicId: number): Map<string, Stamp & { deleted: boolean }> { return this.#inner.mergedStamps(topicId) }
+  entities (topicId: number): Map<string, EntityRow> { return this.#inner.entities(topicId) }
+  watermarks (topicId: number): Watermark[] { return this.#inner.watermarks(topicId) }
+  purgeDeleted (topicId: number, beforeTs: number, limit: number): number { return this.#inner.purgeDeleted(topicId, beforeTs, limit) }
   pageCount (): number { return this.#inner.pageCount() }
   close (): void { this.#inner.close() }
 }
@@ -44,7 +45,8 @@ class FailingCommitLayer implements StateStore {
 /** Everything a reader of the store sees. */
 const snapshot = (store: StateStore, topicId: number, entities: readonly string[]): unknown => ({
   entities: entities.map(e => store.getEntity(topicId, e)),
-  merged: [...store.mergedStamps(topicId)],
+  all: [...store.entities(topicId)],
+  watermarks: store.watermarks(topicId),
   offsets: [...store.offsets()],
   outbox: store.pending(0, 1_000)
 })
