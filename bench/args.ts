@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import type { E2eOptions } from './e2e.ts'
-import type { EngineCase } from './engine.ts'
+import { VARIANTS, type EngineCase } from './engine.ts'
 import type { TwoDcOptions } from './two-dc.ts'
 
 /**
@@ -37,7 +37,7 @@ export const suiteOptions: { readonly [S in OneSuite]: readonly BenchOption[] } 
     { name: 'batch', value: 'N', default: '2000', meaning: 'records per batch, one transaction each' },
     { name: 'synchronous', value: 'normal|full', default: 'normal', meaning: "SQLite's synchronous setting" },
     { name: 'cache-mb', value: 'N', default: '64', meaning: 'SQLite page cache, MiB' },
-    { name: 'variants', value: 'V,...', default: 'lww-header,lww-value-ts', meaning: 'lww-header (header timestamps) and/or lww-value-ts (timestamp in the value)' }
+    { name: 'variants', value: 'V,...', default: 'lww-header,lww-value-ts', meaning: `any of ${Object.keys(VARIANTS).join(', ')}, or all (see bench/engine.ts)` }
   ],
   e2e: [
     { name: 'records', value: 'N', default: '1000000', smoke: '20000', meaning: 'records pre-loaded on dc1' },
@@ -159,8 +159,9 @@ export function parseBenchArgs (argv: readonly string[]): BenchArgs {
     const synchronous = raw('synchronous')
     if (synchronous !== 'normal' && synchronous !== 'full') problems.add(`--synchronous must be normal or full, got "${synchronous}"`)
     const cacheMb = positive('cache-mb')
-    const variants = list('variants').map(v => {
-      if (v !== 'lww-header' && v !== 'lww-value-ts') problems.add(`--variants must list lww-header and/or lww-value-ts, got "${v}"`)
+    const given = list('variants')
+    const variants = (given.length === 1 && given[0] === 'all' ? Object.keys(VARIANTS) : given).map(v => {
+      if (!(v in VARIANTS)) problems.add(`--variants must list some of ${Object.keys(VARIANTS).join(', ')} (or be all), got "${v}"`)
       return v as EngineCase['variant']
     })
     return { entities, records, runs, batchSize, synchronous: synchronous as EngineCase['synchronous'], cacheMb, variants }

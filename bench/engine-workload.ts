@@ -7,7 +7,8 @@ import { H, suffixedKey } from '../src/wire/contract.ts'
  * Batches as the consumer hands them over (Buffers for key, value and headers), for the engine benchmark:
  * writes by dc1 on `orders` and by dc2 on `dc2.orders` to entities drawn uniformly from `entities`, with
  * ~200-byte msgpack values and increasing timestamps (so most records change the merged state, the
- * expensive case). `timestamp` is also put in the value for the decoding variant.
+ * expensive case). `timestamp` is also put in the value for the decoding variant, an integer `amount` and
+ * an array `tags` for the policies that read a field.
  */
 export function * batches (o: { entities: number, records: number, batchSize: number, seed: number, startTs: number }): Generator<InBatch> {
   const rand = prng(o.seed)
@@ -26,7 +27,7 @@ export function * batches (o: { entities: number, records: number, batchSize: nu
         offset: String(offset++),
         timestamp: String(ts),
         key: Buffer.from(suffixedKey(entity, dc)),
-        value: encodeMsgpack({ id: entity, timestamp: ts, status: 'paid', amount: 4200, customer: 'c-1234', pad }),
+        value: encodeMsgpack({ id: entity, timestamp: ts, status: 'paid', amount: 4200 + (offset % 7), customer: 'c-1234', tags: [dc, 'paid'], pad }),
         headers: { [H.originDc]: Buffer.from(dc), [H.originTs]: Buffer.from(String(ts)), [H.eventId]: Buffer.from(eventId) }
       })
     }

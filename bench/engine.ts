@@ -16,17 +16,36 @@ import { median } from './machine.ts'
 import { H, suffixedKey } from '../src/wire/contract.ts'
 
 /**
- * Engine benchmark: batches handed straight to the pipeline (parse -> absorb -> merge -> one store
+ * Engine benchmark: batches handed straight to the pipeline (parse -> absorb -> resolve -> one store
  * transaction per batch -> outbox), no Kafka. The store is on disk in WAL mode with the named
  * `synchronous` setting. The store is first filled with `entities` entities, then `records` updates to
  * random entities are timed, `runs` times.
  */
+/**
+ * The variants: one topic configuration each, over the same workload (values are maps with an integer
+ * `amount` and an array `tags`, so every policy has a field to work on). `lww-unvalidated` is lww-header
+ * without `validateValues`, which gives the cost of the msgpack check.
+ */
+export const VARIANTS = {
+  'lww-header': { policy: 'lww' },
+  'lww-unvalidated': { policy: 'lww', validateValues: false },
+  'lww-value-ts': { policy: 'lww', timestampSource: 'value' },
+  'lww-fields': { policy: 'lww-fields' },
+  counter: { policy: { type: 'counter', field: 'amount' } },
+  max: { policy: { type: 'max', field: 'amount' } },
+  min: { policy: { type: 'min', field: 'amount' } },
+  union: { policy: { type: 'union', field: 'tags' } },
+  'dc-priority': { policy: { type: 'dc-priority', order: ['dc2', 'dc1'] } }
+} as const satisfies Record<string, Record<string, unknown>>
+
+export type EngineVariant = keyof typeof VARIANTS
+
 export interface EngineCase {
   readonly entities: number
   readonly records: number
   readonly batchSize: number
   readonly runs: number
-  readonly variant: 'lww-header' | 'lww-value-ts'
+  readonly variant: EngineVariant
   readonly synchronous: 'normal' | 'full'
   readonly cacheMb: number
 }
@@ -46,12 +65,12 @@ function setup (c: EngineCase, dir: string): { store: StateStore, engine: Engine
     dc: 'dc1',
     peers: ['dc2'],
     kafka: { brokers: ['127.0.0.1:19092'] },
-    topics: [{ name: 'orders', policy: 'lww', ...(c.variant === 'lww-value-ts' ? { timestampSource: 'value' } : {}) }],
+    topics: [{ name: 'orders', ...VARIANTS[c.variant] }],
     store: { dir, synchronous: c.synchronous, cacheMb: c.cacheMb }
   }, { policies })
   const store = new SqliteStateStore(openDatabase(config.store))
   const plans = planTopics(config, (name, format) => store.topicId(name, format))
-  for (const t of plans.topics) { t.outputPartitions = 1; t.dlqPartitions = 1 }
+  for (const t of plans.topics) { t.outputPartitions = 1; t.dlqPartitions = 1; t.conflictPartitions = 1; t.inputPartitions = 1 }
   return { store, engine: new Engine(store, plans), plans }
 }
 
@@ -79,7 +98,7 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
             offset: String(first + i),
             timestamp: String(ts),
             key: Buffer.from(suffixedKey(`order-${first + i}`, 'dc1')),
-            value: encodeMsgpack({ id: `order-${first + i}`, timestamp: ts }),
+            value: encodeMsgpack({ id: `order-${first + i}`, timestamp: ts, amount: 1, tags: ['new'] }),
             headers: { [H.originDc]: Buffer.from('dc1'), [H.originTs]: Buffer.from(String(ts)), [H.eventId]: Buffer.from(`fill-${first + i}`) }
           }
         })

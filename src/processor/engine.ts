@@ -1,5 +1,6 @@
 import type { Resolved, Write } from '../merge/policy.ts'
 import type { InBatch } from '../model/record.ts'
+import { compareStamps } from '../model/stamp.ts'
 import type { EntityWrite, OutboxRecord, StateStore } from '../store/state-store.ts'
 import { InternalError, RecordError } from '../errors.ts'
 import { conflictRecord, deadLetter, mergedRecord } from './output-records.ts'
@@ -134,7 +135,7 @@ export class Engine {
       const resolved = merger.resolve(w.state)
       const deletedTs = resolved.value === null ? resolved.tombstone?.ts : undefined
       entities.push({ topicId: plan.id, entity, partition: w.partition, state: merger.encodeState(w.state), deletedTs })
-      if (w.loaded !== undefined && sameValue(merger.resolve(w.loaded), resolved)) continue
+      if (w.loaded !== undefined && sameOutput(merger.resolve(w.loaded), resolved)) continue
       outbox.push(mergedRecord(plan, entity, w.partition, resolved, localDc))
       emitted++
     }
@@ -165,7 +166,14 @@ export class Engine {
   }
 }
 
-function sameValue (a: Resolved, b: Resolved): boolean {
+/**
+ * Whether a resolution changed what the output says: the value bytes, or the one write whose value passes
+ * through (a new winner with equal bytes is emitted, so that every DC's changelog ends on the same origin).
+ */
+function sameOutput (a: Resolved, b: Resolved): boolean {
+  if (a.origin !== undefined || b.origin !== undefined) {
+    if (a.origin === undefined || b.origin === undefined || compareStamps(a.origin, b.origin) !== 0) return false
+  }
   if (a.value === null || b.value === null) return a.value === b.value
   return a.value.equals(b.value)
 }

@@ -48,6 +48,8 @@ test('a named suite gets only its own options', () => {
 test('a given value beats the smoke size, in either spelling and in any position', () => {
   const engine = run('--records=500', 'engine', '--smoke', '--entities', '10,20', '--synchronous', 'full', '--variants', 'lww-value-ts', '--cache-mb', '8', '--batch=100', '--runs', '2').engine
   assert.deepEqual(engine, { entities: [10, 20], records: 500, runs: 2, batchSize: 100, synchronous: 'full', cacheMb: 8, variants: ['lww-value-ts'] })
+  assert.deepEqual(run('engine', '--variants', 'all').engine?.variants,
+    ['lww-header', 'lww-unvalidated', 'lww-value-ts', 'lww-fields', 'counter', 'max', 'min', 'union', 'dc-priority'])
 })
 
 test('e2e has no fixed rate unless --rate is given', () => {
@@ -93,7 +95,7 @@ test('a bad list entry or choice is refused with the entry', () => {
   refused(['engine', '--entities', '10,x'], '--entities must be positive numbers separated by commas, got "x"')
   refused(['engine', '--entities', '10,,20'], '--entities must be positive numbers separated by commas, got ""')
   refused(['engine', '--synchronous', 'off'], '--synchronous must be normal or full, got "off"')
-  refused(['engine', '--variants', 'lww-header,lww'], '--variants must list lww-header and/or lww-value-ts, got "lww"')
+  refused(['engine', '--variants', 'lww-header,lww'], '--variants must list some of lww-header, lww-unvalidated, lww-value-ts, lww-fields, counter, max, min, union, dc-priority (or be all), got "lww"')
 })
 
 test('every bad value is reported at once, each once', () => {
