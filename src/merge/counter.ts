@@ -1,0 +1,97 @@
+import { ConfigError } from '../errors.ts'
+import { compareStamps } from '../model/stamp.ts'
+import { Type } from '../schema/schema.ts'
+import { show } from '../schema/text.ts'
+import type { BindContext, MergePolicy, Write } from './policy.ts'
+import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
+import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
+
+/**
+ * A state-based PN-counter (`policy: { type: counter, field: qty }`). Each DC publishes its own running
+ * total for the entity in `field` of a map value (any safe integer, so it may go down); the merged value
+ * is the sum over DCs of each DC's latest live total.
+ *
+ * State: the latest version per DC and the tombstone (sibling-state.ts); a DC's latest total replaces its
+ * earlier ones, so each DC counts once however often its totals are redelivered.
+ * Resolve: the live versions' totals summed exactly (BigInt), written into `field` of the document of the
+ * live version with the greatest stamp and encoded with the topic's codec. The field holds a number while
+ * the sum is a safe integer, else a bigint (msgpack int64, a JSON integer). The value is synthesised: it has
+ * no origin, and its sources are every live version. A stored version that the check refuses (kept by
+ * another policy of the same state layout before a switch to counter) is not counted.
+ *
+ * Laws: the state is the sibling semilattice (a per-DC max-stamp map and a max-stamp tombstone), so
+ * absorbing is commutative, associative and idempotent; resolve reads only that state: the live set is a
+ * function of it, the sum is order-free (integer addition, exact), and the document it is written into is
+ * chosen by the stamp order, which is total. Same state, same bytes, in every DC. A write is rejected or
+ * not by its own value alone, so rejection is the same in every order.
+ * Tie-break: none is needed for the sum; the document comes from the greatest stamp.
+ * Deletes: contributions older than the newest delete are gone, for every DC, even when the delete arrives
+ * after them. After a delete a DC's next total counts from zero: the writer must restart its total, or its
+ * whole history is counted again. Under `deleteRule: delete-wins` totals made within the conflict window
+ * after the delete are not counted either.
+ * Conflicts: none; the counter combines every DC's total instead of choosing one.
+ *
+ * Example, three DCs, `field: qty`, `deleteRule: lww`:
+ *   eu  {sku: 'a', qty: 3} @1    us  {sku: 'a', qty: 5} @2    ap  {sku: 'a', qty: -1} @3
+ *   merged {sku: 'a', qty: 7} (ap's document, the greatest stamp);
+ *   then a delete @4 from us, then eu {sku: 'a', qty: 2} @5: merged {sku: 'a', qty: 2}.
+ */
+export const counter: MergePolicy = {
+  name: 'counter',
+  options: Type.Object({
+    field: Type.String({ description: 'the map field holding each DC\'s running total (a safe integer)' })
+  }),
+  bind: (options, context) => {
+    const field = options.field as string
+    refuseRaw('counter', context)
+    return siblingMerger({
+      policy: 'counter',
+      decodesValues: true,
+      check: (_write, decoded) => countProblem(decoded, field),
+      resolve: (live, decoded) => {
+        // Every live version passed the check when absorbed, unless another policy of the same state layout
+        // kept it before a switch to counter: such a version is not counted.
+        const counted = live.filter(w => countProblem(decoded(w), field) === undefined)
+        let sum = 0n
+        for (const w of counted) sum += BigInt((decoded(w) as Record<string, number>)[field]!)
+        const total = sum >= -MAX_SAFE && sum <= MAX_SAFE ? Number(sum) : sum
+        const top: Write | undefined = counted.length === 0 ? undefined : greatest(counted, (a, b) => compareStamps(a.stamp, b.stamp))
+        // A copy: the decoded document is shared with the engine and other resolutions.
+        const doc = { ...(top === undefined ? {} : decoded(top) as Record<string, unknown>), [field]: total }
+        return { value: context.codec.encode(doc), origin: undefined, sources: stampsOf(counted), tombstone: undefined }
+      }
+    }, context, encodeSiblingState, decodeSiblingState)
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/** Why a decoded value cannot be counted, or undefined when its `field` is a safe integer in a map. */
+function countProblem (decoded: unknown, field: string): string | undefined {
+  if (!isMap(decoded)) return `counter needs a map value with an integer "${field}", got ${kindOf(decoded)}`
+  const count = Object.hasOwn(decoded, field) ? decoded[field] : undefined
+  if (Number.isSafeInteger(count)) return undefined
+  return `counter field "${field}" must be a safe integer (-(2^53-1) to 2^53-1), got ${kindOf(count)}`
+}
+
+/** A plain object: what msgpack and JSON decode a map into (not a list, a byte string or null). */
+function isMap (v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) return false
+  const proto = Object.getPrototypeOf(v) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/** A value's kind for a message: `a list`, `a byte string`, or the value itself. */
+function kindOf (v: unknown): string {
+  if (Array.isArray(v)) return 'a list'
+  if (Buffer.isBuffer(v)) return 'a byte string'
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
+  return typeof v === 'bigint' ? String(v) : show(v)
+}
+
+/** Policies that read or build values cannot work on opaque bytes. */
+function refuseRaw (policy: string, context: BindContext): void {
+  if (context.codec.name === 'raw') {
+    throw new ConfigError([`"${context.path}" is ${policy}, which reads values: it needs codec msgpack or json, got raw`])
+  }
+}
