@@ -13,7 +13,8 @@ import type { Merger, Resolved, Write } from './policy.ts'
  *                 resolution;
  *   commutation   at every step of the first order, absorbing two writes in either order resolves alike;
  *   round trip    decodeState(encodeState(s)) resolves like s and encodes to the same bytes;
- *   rejection     a write is rejected in every order or in none, and a rejected write changes nothing.
+ *   rejection     a write is rejected in every order or in none (a rejected write changes nothing: the
+ *                 engine keeps the state it had).
  */
 export function lawViolations (merger: Merger, writes: readonly Write[], orders: ReadonlyArray<readonly number[]>): string[] {
   const broken: string[] = []
@@ -23,7 +24,7 @@ export function lawViolations (merger: Merger, writes: readonly Write[], orders:
 
   const rejectedIn = (run: Run): string => [...run.rejected].sort().join(',')
   runs.forEach((run, k) => {
-    if (rejectedIn(run) !== rejectedIn(first)) broken.push(`rejection: order ${k} rejects events [${rejectedIn(run)}], order 0 rejects [${rejectedIn(first)}]`)
+    if (rejectedIn(run) !== rejectedIn(first)) broken.push(`rejection: order ${k} rejects [${rejectedIn(run)}], order 0 rejects [${rejectedIn(first)}]`)
     const a = show(first.state === undefined ? undefined : merger.resolve(first.state))
     const b = show(run.state === undefined ? undefined : merger.resolve(run.state))
     if (a !== b) broken.push(`convergence: order ${k} resolves to ${b}, order 0 to ${a}`)
@@ -67,7 +68,7 @@ function fold (merger: Merger, deliveries: readonly Write[]): Run {
   const rejected = new Set<string>()
   for (const w of deliveries) {
     const r = merger.absorb(state, w)
-    if (r.outcome === 'rejected') rejected.add(w.stamp.eventId)
+    if (r.outcome === 'rejected') rejected.add(stampText(w.stamp))
     else if (r.outcome === 'applied') state = r.state
   }
   return { state, rejected }

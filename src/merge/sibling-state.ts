@@ -1,4 +1,3 @@
-import { InternalError } from '../errors.ts'
 import { compareStamps, type Stamp } from '../model/stamp.ts'
 import { absorb } from './siblings.ts'
 import type { Absorbed, BindContext, Conflict, Merger, Resolved, Write } from './policy.ts'
@@ -15,6 +14,8 @@ import type { Absorbed, BindContext, Conflict, Merger, Resolved, Write } from '.
  *
  * Live versions: not deletes, newer than the tombstone, and under `deleteRule: delete-wins` also made at
  * least the conflict window after it. A policy resolves the live versions; with none, the entity is deleted.
+ * Policies of this layout can replace each other on a store with state, so resolve also leaves out stored
+ * versions the current policy's check refuses.
  */
 export interface SiblingState {
   readonly siblings: readonly Write[]
@@ -76,6 +77,14 @@ export function siblingMerger (resolver: SiblingResolver, context: BindContext, 
     }
     return d
   }
+  const acceptable = (w: Write): boolean => {
+    if (resolver.check === undefined) return true
+    try {
+      return resolver.check(w, decoded(w)) === undefined
+    } catch {
+      return false
+    }
+  }
   const window = context.conflictWindowMs
   return {
     policy: resolver.policy,
@@ -101,9 +110,11 @@ export function siblingMerger (resolver: SiblingResolver, context: BindContext, 
       return { outcome: 'applied', state: r.state, conflicts }
     },
     resolve (state): Resolved {
-      const live = state.siblings.filter(w => isLive(w, state.tombstone, context))
+      // A stored version that the policy's check refuses (state kept by another policy of the same layout,
+      // or under another codec) takes no part, like a dead one: the same decision in every DC.
+      const live = state.siblings.filter(w => isLive(w, state.tombstone, context) && acceptable(w))
       if (live.length > 0) return resolver.resolve(live, decoded)
-      if (state.tombstone === undefined) throw new InternalError('an entity with state has a live version or a tombstone')
+      if (state.tombstone === undefined) return { value: null, origin: undefined, sources: [], tombstone: undefined }
       return deleted(state.tombstone)
     },
     encodeState,

@@ -2,7 +2,6 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { codecs } from '../../src/codec/value-codec.ts'
-import { InternalError } from '../../src/errors.ts'
 import { lww } from '../../src/merge/lww.ts'
 import { policies } from '../../src/merge/index.ts'
 import { absorb } from '../../src/merge/siblings.ts'
@@ -131,8 +130,8 @@ describe('lww merge', () => {
     }), { numRuns: 300 })
   })
 
-  test('rejects an empty sibling set', () => {
-    assert.throws(() => merger.resolve({ siblings: [], tombstone: undefined }), InternalError)
+  test('an empty state resolves to no value and names no write', () => {
+    assert.deepEqual(merger.resolve({ siblings: [], tombstone: undefined }), { value: null, origin: undefined, sources: [], tombstone: undefined })
   })
 })
 
