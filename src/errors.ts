@@ -59,9 +59,17 @@ export class InternalError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_INTERNAL'
 }
 
+/**
+ * A custom merge policy's module broke its contract at commit: resolve failed on a stored state that resolved
+ * when it was stored (the module changed, or is impure). Retrying the batch fails the same way.
+ */
+export class PolicyError extends ConcordError {
+  static override readonly code = 'CONCORD_ERR_POLICY'
+}
+
 /** The command line is invalid. */
 export class UsageError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_USAGE'
 }
 
-export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, CompressionError, HttpError, UsageError, InternalError] as const
+export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, CompressionError, HttpError, PolicyError, UsageError, InternalError] as const

@@ -6,6 +6,7 @@ import { connectConsumer } from './kafka/consumer.ts'
 import { connectProducer } from './kafka/producer.ts'
 import { createLogger, type Logger } from './log/logger.ts'
 import { Metrics } from './metrics/metrics.ts'
+import { loadPolicyModules } from './plugin/load-modules.ts'
 import { MAX_UNSENT_RECORDS } from './processor/background-flush.ts'
 import { Engine } from './processor/engine.ts'
 import { OutboxFlusher } from './processor/outbox.ts'
@@ -37,9 +38,10 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => {})
   }
   try {
+    const modules = await loadPolicyModules(config)
     const store = new SqliteStateStore(openDatabase(config.store))
     opened.push(() => store.close())
-    const plans = planTopics(config, (name, format) => store.topicId(name, format))
+    const plans = planTopics(config, (name, format) => store.topicId(name, format), modules)
     const metrics = new Metrics({ maxUnsentRecords: MAX_UNSENT_RECORDS })
     let ready = (): boolean => false // until the processor exists
     const http = await startHttp(config.http.host, config.http.port, {

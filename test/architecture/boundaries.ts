@@ -53,7 +53,8 @@ export const rules: Rules = {
     'wire/': { may: ['model/', 'errors.ts'], why: 'the wire contract is shared by src/, lab/, bench/ and tests' },
     'model/': { may: [], why: 'model/ holds pure value types, the innermost layer' },
     'errors.ts': { may: [], why: 'every error class is defined in one file that everything may import' },
-    'log/': { may: ['errors.ts'], why: 'one pino root, below everything that logs' }
+    'log/': { may: ['errors.ts'], why: 'one pino root, below everything that logs' },
+    'plugin/': { may: ['config/', 'errors.ts'], why: 'plugin/ loads user modules (custom policies) at start-up, for main.ts to hand to the policies it binds' }
   },
   packages: {
     kafkajs: 'kafka/',
