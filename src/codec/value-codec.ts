@@ -1,5 +1,6 @@
 import { InternalError } from '../errors.ts'
 import { decodeMsgpack, encodeMsgpack } from './msgpack.ts'
+import { checkMsgpack } from './msgpack-check.ts'
 
 /** The value encodings concord reads; the configuration's `topics[].codec` names one of them. */
 export type ValueCodecName = 'msgpack' | 'json' | 'raw'
@@ -47,14 +48,7 @@ export const codecs: Readonly<Record<ValueCodecName, Codec>> = {
 export type Validator = (bytes: Buffer) => string | undefined
 
 export const validators: Readonly<Record<ValueCodecName, Validator | undefined>> = {
-  msgpack: bytes => {
-    try {
-      decodeMsgpack(bytes)
-      return undefined
-    } catch (err) {
-      return (err as Error).message
-    }
-  },
+  msgpack: checkMsgpack,
   json: bytes => {
     try {
       JSON.parse(bytes.toString('utf8'))
