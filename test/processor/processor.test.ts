@@ -106,7 +106,7 @@ describe('Processor readiness', () => {
     const r = await rig({ topics, sleep: sleeps.sleep, discoveryIntervalMs: interval })
     const { processor, consumers, admin, log } = r
     assert.deepEqual(consumers[0]?.options?.topics, ['orders'], 'consumes what exists')
-    assert.deepEqual(admin.created.flat().map(s => [s.topic, s.partitions]), [['orders.merged', 3], ['orders.dlq', 3]])
+    assert.deepEqual(admin.created.flat().map(s => [s.topic, s.partitions]), [['orders.merged', 3], ['orders.dlq', 3], ['orders.conflicts', 3]])
     assert.ok(log.entries.some(e => e.msg === 'waiting for input topics that do not exist yet'))
     consumers[0]!.assign([{ topic: 'orders', partition: 0 }])
     assert.equal(processor.ready, true)
