@@ -10,12 +10,19 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.
 interface Migration { readonly version: number, readonly name: string, readonly sql: string, readonly checksum: string }
 
 function readMigrations (dir: string): Migration[] {
-  return readdirSync(dir).filter(f => f.endsWith('.sql')).sort().map(file => {
+  const migrations = readdirSync(dir).filter(f => f.endsWith('.sql')).sort().map(file => {
     const m = /^(\d+)-[\w-]+\.sql$/.exec(file)
     if (m === null) throw new StoreError(`migration file "${file}" must be named <number>-<name>.sql`)
     const sql = readFileSync(join(dir, file), 'utf8')
     return { version: Number(m[1]), name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') }
   })
+  const byVersion = new Map<number, string>()
+  for (const m of migrations) {
+    const other = byVersion.get(m.version)
+    if (other !== undefined) throw new StoreError(`migrations ${other} and ${m.name} share version ${m.version}: each needs its own number`)
+    byVersion.set(m.version, m.name)
+  }
+  return migrations
 }
 
 /**

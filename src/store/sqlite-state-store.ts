@@ -56,7 +56,7 @@ export class SqliteStateStore implements StateStore {
     if (held.state_format !== stateFormat) {
       const entities = (this.#db.prepare('SELECT count(*) AS n FROM entity_state WHERE topic_id = ?').get(held.id) as { n: number }).n
       if (entities > 0) {
-        throw new StoreError(`topic "${name}" has the state of ${entities} entities in the "${held.state_format}" layout, which its policy now keeps as "${stateFormat}": choose a policy of the same layout, or start this topic from an empty state folder`)
+        throw new StoreError(`topic "${name}" has the state of ${entities} ${entities === 1 ? 'entity' : 'entities'} in the "${held.state_format}" layout, which its policy now keeps as "${stateFormat}": choose a policy of the same layout, or start this topic from an empty state folder`)
       }
       this.#db.prepare('UPDATE topics SET state_format = ? WHERE id = ?').run(stateFormat, held.id)
     }

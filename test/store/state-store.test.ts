@@ -85,6 +85,15 @@ describe('migrate', () => {
     db.close()
   })
 
+  test('refuses two migration files with the same number, naming both, before applying anything', () => {
+    const dir = migrationsCopy()
+    writeFileSync(join(dir, '2-other.sql'), 'CREATE TABLE other (x INTEGER);\n')
+    const db = memory()
+    assert.throws(() => migrate(db, dir), isStoreError(/^migrations 002-policy-state\.sql and 2-other\.sql share version 2: each needs its own number$/))
+    assert.ok(!tables(db).includes('other'))
+    db.close()
+  })
+
   test('applies a new migration in its own transaction, and one that fails leaves no trace', () => {
     const dir = migrationsCopy()
     const db = memory()
