@@ -22,6 +22,14 @@ export interface Running {
 }
 
 /**
+ * Loads the custom policy modules and binds every topic's policy, the checks beyond the file's own that
+ * `check-config` makes (a dc-priority order that misses a DC, a counter on raw values, a bad module).
+ */
+export async function checkPolicies (config: Config): Promise<void> {
+  planTopics(config, () => 0, await loadPolicyModules(config))
+}
+
+/**
  * Retries of the first connection to the cluster (about 3 s against a refusing broker): an unreachable
  * cluster at start-up fails the start quickly, for the operator or the orchestrator to see.
  */

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.ts'
 import { ConcordError, InternalError, UsageError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
-import { run } from '../main.ts'
+import { checkPolicies, run } from '../main.ts'
 import { policies } from '../merge/index.ts'
 import { parseCommandLine } from './args.ts'
 
@@ -18,6 +18,7 @@ async function main (): Promise<void> {
   }
   const config = loadConfig({ file: args.config, policies })
   if (args.command === 'check-config') {
+    await checkPolicies(config)
     console.log(JSON.stringify(config, null, 2))
     return
   }

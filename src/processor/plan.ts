@@ -50,19 +50,31 @@ export function planTopics (
 ): Plans {
   const inputs = new Map<string, InputPlan>()
   const dcs = [config.dc, ...config.peers]
-  const topics = config.topics.map((tc, i) => {
+  const problems: string[] = []
+  const planned = config.topics.map((tc, i) => {
     const { type, ...options } = tc.policy as { type: string } & Record<string, unknown>
     const policy = policies.get(type)
-    if (policy === undefined) throw new ConfigError([`"topics[${i}].policy" must be one of ${[...policies.keys()].join(', ')}, got "${type}"`])
+    if (policy === undefined) {
+      problems.push(`"topics[${i}].policy" must be one of ${[...policies.keys()].join(', ')}, got "${type}"`)
+      return undefined
+    }
     const codec = codecs[tc.codec]
-    const merger = policy.bind(options, {
-      dcs,
-      deleteRule: tc.deleteRule,
-      conflictWindowMs: tc.conflictWindowMs,
-      codec,
-      path: `topics[${i}].policy`,
-      modules
-    })
+    let merger: Merger
+    try {
+      merger = policy.bind(options, {
+        dcs,
+        deleteRule: tc.deleteRule,
+        conflictWindowMs: tc.conflictWindowMs,
+        codec,
+        path: `topics[${i}].policy`,
+        modules
+      })
+    } catch (err) {
+      // Every topic's problems are reported at once.
+      if (!(err instanceof ConfigError)) throw err
+      problems.push(...err.problems)
+      return undefined
+    }
     const needsValue = merger.decodesValues || tc.timestampSource === 'value'
     const plan: TopicPlan = {
       config: tc,
@@ -84,5 +96,6 @@ export function planTopics (
     for (const input of planInputs) inputs.set(input.topic, input)
     return plan
   })
-  return { localDc: config.dc, dcs: new Set(dcs), topics, inputs }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { localDc: config.dc, dcs: new Set(dcs), topics: planned.filter(p => p !== undefined), inputs }
 }

@@ -63,6 +63,17 @@ describe('the concord command', { timeout: 120_000 }, () => {
     assert.equal(JSON.parse(r.stdout).topics[0].outputTopic, 'orders.merged')
   })
 
+  it('check-config binds every topic\'s policy too, naming the key of an option that cannot work', async () => {
+    const file = join(dir, 'policy.yaml')
+    writeFileSync(file, 'dc: dc1\npeers: [dc2]\nkafka: { brokers: [127.0.0.1:1] }\n' +
+      'topics: [{ name: orders, policy: { type: dc-priority, order: [dc1] } }, { name: stock, policy: { type: counter, field: qty }, codec: raw }]\n')
+    const r = await concord(['check-config', '-c', file])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /"topics\[0\]\.policy\.order" must be a list of every DC exactly once/)
+    assert.match(r.stderr, /"topics\[1\]\.policy" .*raw/)
+    assert.equal(r.stdout, '')
+  })
+
   it('lists every problem of a bad configuration under one coded line and exits 1', async () => {
     const r = await concord(['run', '-c', configFile('bad', 'http: { port: 70000 }\ncolour: blue\n')])
     assert.equal(r.code, 1)
