@@ -1,8 +1,7 @@
-import { ConfigError } from '../errors.ts'
 import { compareStamps } from '../model/stamp.ts'
 import { Type } from '../schema/schema.ts'
-import { show } from '../schema/text.ts'
-import type { BindContext, MergePolicy, Write } from './policy.ts'
+import { isMap, kindOf, refuseRaw } from './document.ts'
+import type { MergePolicy, Write } from './policy.ts'
 import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
 import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
 
@@ -72,26 +71,4 @@ function countProblem (decoded: unknown, field: string): string | undefined {
   const count = Object.hasOwn(decoded, field) ? decoded[field] : undefined
   if (Number.isSafeInteger(count)) return undefined
   return `counter field "${field}" must be a safe integer (-(2^53-1) to 2^53-1), got ${kindOf(count)}`
-}
-
-/** A plain object: what msgpack and JSON decode a map into (not a list, a byte string or null). */
-function isMap (v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) return false
-  const proto = Object.getPrototypeOf(v) as unknown
-  return proto === Object.prototype || proto === null
-}
-
-/** A value's kind for a message: `a list`, `a byte string`, or the value itself. */
-function kindOf (v: unknown): string {
-  if (Array.isArray(v)) return 'a list'
-  if (Buffer.isBuffer(v)) return 'a byte string'
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
-  return typeof v === 'bigint' ? String(v) : show(v)
-}
-
-/** Policies that read or build values cannot work on opaque bytes. */
-function refuseRaw (policy: string, context: BindContext): void {
-  if (context.codec.name === 'raw') {
-    throw new ConfigError([`"${context.path}" is ${policy}, which reads values: it needs codec msgpack or json, got raw`])
-  }
 }

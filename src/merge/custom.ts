@@ -2,6 +2,7 @@ import { ConfigError, PolicyError } from '../errors.ts'
 import { compareStamps, compareUtf8, type Stamp } from '../model/stamp.ts'
 import { Type } from '../schema/schema.ts'
 import type { Absorbed, MergePolicy, Merger, Resolved, ValueCodec, Write } from './policy.ts'
+import { readStamp, stampBytes, stampSize, writeStamp } from './stamp-codec.ts'
 
 /**
  * A custom merge policy (`policy: { type: custom, module: ./config/policies/tags.js }`): a user module,
@@ -194,20 +195,13 @@ function deepFreeze (v: unknown): unknown {
  *     u8 dc length, dc (UTF-8), f64 ts (ms), f64 counter, u16 event id length, event id (UTF-8)
  *   then the user state encoded with the topic's codec, to the end;
  *   all big-endian.
- * The stamp layout is the sibling state's (sibling-codec.ts).
+ * The stamp layout is the sibling state's (stamp-codec.ts).
  */
 export function encodeCustomState (sources: readonly Stamp[], user: Buffer): Buffer {
-  const parts = sources.map(s => ({ s, dc: Buffer.from(s.dc, 'utf8'), id: Buffer.from(s.eventId, 'utf8') }))
-  const out = Buffer.allocUnsafe(1 + parts.reduce((n, p) => n + 1 + p.dc.length + 16 + 2 + p.id.length, 0) + user.length)
+  const parts = sources.map(s => ({ s, bytes: stampBytes(s) }))
+  const out = Buffer.allocUnsafe(1 + parts.reduce((n, p) => n + stampSize(p.bytes), 0) + user.length)
   let at = out.writeUInt8(parts.length, 0)
-  for (const { s, dc, id } of parts) {
-    at = out.writeUInt8(dc.length, at)
-    at += dc.copy(out, at)
-    at = out.writeDoubleBE(s.ts, at)
-    at = out.writeDoubleBE(s.counter, at)
-    at = out.writeUInt16BE(id.length, at)
-    at += id.copy(out, at)
-  }
+  for (const { s, bytes } of parts) at = writeStamp(out, at, s, bytes)
   user.copy(out, at)
   return out
 }
@@ -217,13 +211,9 @@ export function decodeCustomState (bytes: Buffer): { sources: Stamp[], user: Buf
   let at = 1
   const sources: Stamp[] = []
   for (let i = 0; i < count; i++) {
-    const dcLen = bytes.readUInt8(at); at += 1
-    const dc = bytes.toString('utf8', at, at + dcLen); at += dcLen
-    const ts = bytes.readDoubleBE(at); at += 8
-    const counter = bytes.readDoubleBE(at); at += 8
-    const idLen = bytes.readUInt16BE(at); at += 2
-    const eventId = bytes.toString('utf8', at, at + idLen); at += idLen
-    sources.push({ ts, counter, dc, eventId })
+    const read = readStamp(bytes, at)
+    sources.push(read.stamp)
+    at = read.at
   }
   return { sources, user: Buffer.from(bytes.subarray(at)) }
 }

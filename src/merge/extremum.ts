@@ -1,7 +1,6 @@
-import { ConfigError } from '../errors.ts'
 import { compareStamps } from '../model/stamp.ts'
 import { Type } from '../schema/schema.ts'
-import { show } from '../schema/text.ts'
+import { isMap, kindOf, refuseRaw } from './document.ts'
 import type { MergePolicy, Write } from './policy.ts'
 import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
 import { greatest, passThrough, siblingMerger } from './sibling-state.ts'
@@ -43,9 +42,7 @@ function extremum (name: 'max' | 'min', sign: 1 | -1): MergePolicy {
     }),
     bind: (options, context) => {
       const field = options.field as string
-      if (context.codec.name === 'raw') {
-        throw new ConfigError([`"${context.path}" is ${name}, which reads values: it needs codec msgpack or json, got raw`])
-      }
+      refuseRaw(name, context)
       /** >0 when a wins: a valid value over none, then the better value, then the greater stamp. */
       const order = (a: Write, b: Write, decoded: (w: Write) => unknown): number => {
         const x = numberIn(decoded(a), field)
@@ -80,19 +77,4 @@ function numberProblem (decoded: unknown, field: string, policy: string): string
   if (numberIn(decoded, field) !== undefined) return undefined
   if (!isMap(decoded)) return `${policy} needs a map value with a number "${field}", got ${kindOf(decoded)}`
   return `${policy} field "${field}" must be a finite number, got ${kindOf(Object.hasOwn(decoded, field) ? decoded[field] : undefined)}`
-}
-
-/** A plain object: what msgpack and JSON decode a map into (not a list, a byte string or null). */
-function isMap (v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) return false
-  const proto = Object.getPrototypeOf(v) as unknown
-  return proto === Object.prototype || proto === null
-}
-
-/** A value's kind for a message: `a list`, `a byte string`, or the value itself. */
-function kindOf (v: unknown): string {
-  if (Array.isArray(v)) return 'a list'
-  if (Buffer.isBuffer(v)) return 'a byte string'
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
-  return typeof v === 'bigint' ? String(v) : show(v)
 }

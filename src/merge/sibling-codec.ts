@@ -1,13 +1,14 @@
 import { compareStamps, type Stamp } from '../model/stamp.ts'
 import type { Write } from './policy.ts'
 import type { SiblingState } from './sibling-state.ts'
+import { readStamp, stampBytes, stampSize, writeStamp } from './stamp-codec.ts'
 
 /**
  * The encoded sibling state (sibling-state.ts), as the store keeps it:
  *
  *   u8 count, then per sibling:
  *     stamp: u8 dc length, dc (UTF-8), f64 ts (ms; integers up to 2^53 are exact), f64 counter,
- *            u16 event id length, event id (UTF-8)
+ *            u16 event id length, event id (UTF-8)   (stamp-codec.ts)
  *     i32 value length (-1 for a delete), value bytes
  *   then u8 1 and the tombstone's stamp, or u8 0 when there is none;
  *   all big-endian.
@@ -61,28 +62,4 @@ export function decodeSiblingState (blob: Buffer): SiblingState {
     }
   }
   return { siblings, tombstone }
-}
-
-interface StampBytes { readonly dc: Buffer, readonly id: Buffer }
-const stampBytes = (s: Stamp): StampBytes => ({ dc: Buffer.from(s.dc, 'utf8'), id: Buffer.from(s.eventId, 'utf8') })
-const stampSize = (b: StampBytes): number => 1 + b.dc.length + 16 + 2 + b.id.length
-
-function writeStamp (out: Buffer, at: number, s: Stamp, b: StampBytes): number {
-  at = out.writeUInt8(b.dc.length, at)
-  at += b.dc.copy(out, at)
-  at = out.writeDoubleBE(s.ts, at)
-  at = out.writeDoubleBE(s.counter, at)
-  at = out.writeUInt16BE(b.id.length, at)
-  at += b.id.copy(out, at)
-  return at
-}
-
-function readStamp (blob: Buffer, at: number): { stamp: Stamp, at: number } {
-  const dcLen = blob.readUInt8(at); at += 1
-  const dc = blob.toString('utf8', at, at + dcLen); at += dcLen
-  const ts = blob.readDoubleBE(at); at += 8
-  const counter = blob.readDoubleBE(at); at += 8
-  const idLen = blob.readUInt16BE(at); at += 2
-  const eventId = blob.toString('utf8', at, at + idLen); at += idLen
-  return { stamp: { ts, counter, dc, eventId }, at }
 }

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.ts'
 import { compareStamps } from '../model/stamp.ts'
 import { Type } from '../schema/schema.ts'
 import { show } from '../schema/text.ts'
+import { isMap, typeOf } from './document.ts'
 import type { MergePolicy, Write } from './policy.ts'
 import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
 import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
@@ -67,9 +68,9 @@ export const union: MergePolicy = {
       policy: 'union',
       decodesValues: true,
       check (_write, decoded) {
-        if (!isMap(decoded)) return `union needs a map with a list in "${key}", got ${kindOf(decoded)}`
+        if (!isMap(decoded)) return `union needs a map with a list in "${key}", got ${typeOf(decoded)}`
         const list = decoded[key]
-        return Array.isArray(list) ? undefined : `union needs "${key}" to be a list, got ${kindOf(list)}`
+        return Array.isArray(list) ? undefined : `union needs "${key}" to be a list, got ${typeOf(list)}`
       },
       resolve (live, decoded) {
         const elements = new Map<string, { readonly bytes: Buffer, readonly element: unknown }>()
@@ -90,19 +91,3 @@ export const union: MergePolicy = {
 }
 
 const byStamp = (a: Write, b: Write): number => compareStamps(a.stamp, b.stamp)
-
-/** A map as the codecs decode one: a plain object (not a list, bytes or a msgpack extension). */
-function isMap (v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null) return false
-  const proto = Object.getPrototypeOf(v) as unknown
-  return proto === Object.prototype || proto === null
-}
-
-function kindOf (v: unknown): string {
-  if (v === undefined) return 'nothing'
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'a list'
-  if (Buffer.isBuffer(v)) return 'bytes'
-  if (isMap(v)) return 'a map'
-  return typeof v === 'object' ? 'an extension value' : `a ${typeof v}`
-}

@@ -8,7 +8,7 @@ import { lwwFields } from '../../src/merge/lww-fields.ts'
 import type { Absorbed, Conflict, DeleteRule, Merger, Write } from '../../src/merge/policy.ts'
 import type { Stamp } from '../../src/model/stamp.ts'
 import { referenceCompare, stampKey } from './arbitraries.ts'
-import { FIELD_POOL, historyArb, toWrite, WINDOW_MS } from './patch-arbitraries.ts'
+import { FIELD_POOL, heldTogetherHistoryArb, historyArb, toWrite, WINDOW_MS } from './patch-arbitraries.ts'
 
 const T = 1_700_000_000_000
 const bindWith = (deleteRule: DeleteRule, codec: Codec = codecs.msgpack): Merger => lwwFields.bind({}, {
@@ -167,6 +167,39 @@ describe('lww-fields laws', () => {
     }), { numRuns: 500 })
   })
 
+  test('every DC reports each pair of entries of different DCs of a field once, the same in every order, redeliveries included', () => {
+    // Comparable text for a conflict; the values are compared as bytes.
+    const key = (c: Conflict): string => `${c.field!}|${stampKey(c.winner.stamp)}=${c.winner.value!.toString('hex')}|${stampKey(c.loser.stamp)}=${c.loser.value!.toString('hex')}`
+    fc.assert(fc.property(heldTogetherHistoryArb, ({ generated, orders }) => {
+      const writes = generated.map(g => toWrite(g, codecs.msgpack))
+      // Worked out from the set of writes: every pair of patches of different DCs setting a field to values
+      // within the window that encode differently.
+      const expected: string[] = []
+      const patches = writes.filter(w => isPlainMap(w.decoded))
+      patches.forEach((a, i) => {
+        for (const b of patches.slice(i + 1)) {
+          if (a.stamp.dc === b.stamp.dc || Math.abs(a.stamp.ts - b.stamp.ts) >= WINDOW_MS) continue
+          const [x, y] = [a.decoded as Record<string, unknown>, b.decoded as Record<string, unknown>]
+          for (const field of Object.keys(x)) {
+            if (!Object.hasOwn(y, field) || x[field] === null || y[field] === null) continue
+            const [ax, by] = [codecs.msgpack.encode(x[field]), codecs.msgpack.encode(y[field])]
+            if (ax.equals(by)) continue
+            const aWins = referenceCompare(a.stamp, b.stamp) > 0
+            expected.push(key({
+              field,
+              winner: { stamp: aWins ? a.stamp : b.stamp, value: aWins ? ax : by },
+              loser: { stamp: aWins ? b.stamp : a.stamp, value: aWins ? by : ax }
+            }))
+          }
+        }
+      })
+      expected.sort()
+      for (const order of orders) {
+        assert.deepEqual(run(merger, order.map(i => writes[i]!)).conflicts.map(key).sort(), expected)
+      }
+    }), { numRuns: 500 })
+  })
+
   test('absorbing changes neither the state given nor the decoded values of the writes', () => {
     const freeze = (v: unknown): void => {
       if (typeof v !== 'object' || v === null || Buffer.isBuffer(v)) return
@@ -224,12 +257,44 @@ describe('lww-fields merging', () => {
     assert.deepEqual(r.conflicts[0]!.loser.stamp, early.stamp)
   })
 
-  test('a losing patch that changes nothing is stale and reports nothing', () => {
+  test('two DCs setting one field report the same conflict in both arrival orders, once; a redelivery reports nothing', () => {
+    // dc1 sets status=paid at t1, dc2 sets status=void at t2 > t1, within the window. Each DC absorbs its
+    // own patch first, then the other's (then a redelivery of each).
+    const p1 = patch(stamp('dc1', T + 5_000), { status: 'paid' })
+    const p2 = patch(stamp('dc2', T + 6_000), { status: 'void' })
+    const expected: Conflict[] = [{
+      field: 'status',
+      winner: { stamp: p2.stamp, value: codecs.msgpack.encode('void') },
+      loser: { stamp: p1.stamp, value: codecs.msgpack.encode('paid') }
+    }]
+    const inDc1 = run(merger, [p1, p2, p1, p2])
+    const inDc2 = run(merger, [p2, p1, p2, p1])
+    assert.deepEqual(inDc1.outcomes, ['applied', 'applied', 'duplicate', 'duplicate'])
+    assert.deepEqual(inDc2.outcomes, ['applied', 'applied', 'duplicate', 'duplicate'])
+    assert.deepEqual(inDc1.conflicts, expected)
+    assert.deepEqual(inDc2.conflicts, expected)
+    assert.ok(merger.encodeState(inDc1.state).equals(merger.encodeState(inDc2.state)))
+    assert.deepEqual(doc(merger, [p2, p1]), { status: 'void' })
+  })
+
+  test('a patch older than its DC\'s entries of every field it sets is stale and reports nothing', () => {
     const late = patch(stamp('us', T + 7_000), { status: 'void' })
-    const early = patch(stamp('eu', T + 5_000), { status: 'paid' })
-    const r = run(merger, [late, early])
-    assert.deepEqual(r.outcomes, ['applied', 'stale'])
-    assert.deepEqual(r.conflicts, [])
+    const own = patch(stamp('eu', T + 5_000), { status: 'paid' })
+    const older = patch(stamp('eu', T + 4_000), { status: 'new' })
+    const r = run(merger, [late, own, older])
+    assert.deepEqual(r.outcomes, ['applied', 'applied', 'stale'])
+    assert.equal(r.conflicts.length, 1, 'only own against late')
+    assert.deepEqual(doc(merger, [late, own, older]), { status: 'void' })
+  })
+
+  test('a DC that replaced its own entry before the other DC\'s patch arrived does not report the replaced one', () => {
+    const paid = patch(stamp('eu', T + 5_000), { status: 'paid' })
+    const shipped = patch(stamp('eu', T + 5_500), { status: 'shipped' })
+    const voided = patch(stamp('us', T + 6_000), { status: 'void' })
+    const losers = (order: Write[]): Stamp[] => run(merger, order).conflicts.map(c => c.loser.stamp)
+    assert.deepEqual(losers([paid, shipped, voided]), [shipped.stamp])
+    assert.deepEqual(losers([voided, paid, shipped]), [paid.stamp, shipped.stamp])
+    assert.deepEqual(doc(merger, [paid, shipped, voided]), doc(merger, [voided, paid, shipped]), 'the merged value never differs')
   })
 
   test('no conflict from the same DC, at or beyond the window, or for equal values', () => {
@@ -255,7 +320,8 @@ describe('lww-fields merging', () => {
       assert.deepEqual(doc(merger, order), { status: 'new' })
     }
     const r = run(merger, [base, drop, older])
-    assert.deepEqual(r.outcomes, ['applied', 'applied', 'stale'])
+    assert.deepEqual(r.outcomes, ['applied', 'applied', 'applied'], 'ap\'s entry of qty is held, losing to the delete')
+    assert.deepEqual(r.conflicts, [], 'a field delete is in conflict with nothing')
     assert.deepEqual(merger.resolve(r.state).sources, [base.stamp, drop.stamp])
   })
 
@@ -333,11 +399,43 @@ describe('lww-fields merging', () => {
     assert.equal(bad.outcome, 'rejected')
   })
 
+  test('the state is encoded in the documented layout: fields by name, then entries by DC', () => {
+    const u8 = (n: number): Buffer => Buffer.from([n])
+    const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b }
+    const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b }
+    const i32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b }
+    const f64 = (n: number): Buffer => { const b = Buffer.alloc(8); b.writeDoubleBE(n); return b }
+    const utf8 = (t: string): Buffer => Buffer.from(t, 'utf8')
+    const stampBlob = (s: Stamp): Buffer =>
+      Buffer.concat([u8(utf8(s.dc).length), utf8(s.dc), f64(s.ts), f64(s.counter), u16(utf8(s.eventId).length), utf8(s.eventId)])
+    const entry = (s: Stamp, value: unknown): Buffer => {
+      const bytes = value === null ? null : codecs.msgpack.encode(value)
+      return Buffer.concat([stampBlob(s), i32(bytes === null ? -1 : bytes.length), bytes ?? Buffer.alloc(0)])
+    }
+    const gone = stamp('eu', T)
+    const [usB, euB, euA] = [stamp('us', T + 1), stamp('eu', T + 2), stamp('eu', T + 3)]
+    const { state } = run(merger, [del(gone), patch(usB, { b: 'x' }), patch(euB, { b: null }), patch(euA, { a: [1] })])
+    const expected = Buffer.concat([
+      u8(1), stampBlob(gone), u32(2),
+      u32(1), utf8('a'), u16(1), entry(euA, [1]),
+      u32(1), utf8('b'), u16(2), entry(euB, null), entry(usB, 'x')
+    ])
+    assert.deepEqual(merger.encodeState(state), expected)
+    assert.deepEqual(merger.encodeState({ fields: new Map(), tombstone: undefined }), Buffer.concat([u8(0), u32(0)]), 'no tombstone, no field')
+  })
+
   test('the state round-trips byte for byte, tombstone and field deletes included', () => {
-    const { state } = run(merger, [base, del(stamp('us', T + 1)), patch(stamp('ap', T + 2), { qty: null, tags: ['a'], blob: Buffer.from([0, 255]) })])
-    const bytes = merger.encodeState(state)
-    const back = merger.decodeState(bytes)
-    assert.ok(merger.encodeState(back).equals(bytes))
-    assert.deepEqual(merger.resolve(back), merger.resolve(state))
+    const histories: Write[][] = [
+      [base, del(stamp('us', T + 1)), patch(stamp('ap', T + 2), { qty: null, tags: ['a'], blob: Buffer.from([0, 255]) })],
+      [base, patch(stamp('us', T + 1), { qty: 2, status: null }), patch(stamp('ap', T + 2), { qty: 3 }), patch(stamp('eu', T + 3), { status: 'paid' })]
+    ]
+    for (const writes of histories) {
+      const { state } = run(merger, writes)
+      const bytes = merger.encodeState(state)
+      const back = merger.decodeState(bytes)
+      assert.ok(merger.encodeState(back).equals(bytes))
+      assert.deepEqual(merger.resolve(back), merger.resolve(state))
+      assert.deepEqual(back, state)
+    }
   })
 })

@@ -71,6 +71,21 @@ export function ordersArb (count: number): fc.Arbitrary<number[][]> {
 export const historyArb: fc.Arbitrary<{ generated: Generated[], orders: number[][] }> = generatedArb.chain(generated =>
   fc.record({ generated: fc.constant(generated), orders: ordersArb(generated.length) }))
 
+/**
+ * Histories in which every pair of entries of different DCs of one field is held together in every DC once
+ * both arrived: no record deletes (which drop entries) and no DC setting a field twice (which replaces its
+ * entry). A field a DC already set is left out of its later patches.
+ */
+export const heldTogetherHistoryArb: fc.Arbitrary<{ generated: Generated[], orders: number[][] }> = generatedArb.map(generated => {
+  const setBy = new Set<string>()
+  return generated.filter(g => g.body.kind !== 'delete').map((g): Generated => {
+    if (g.body.kind !== 'patch') return g
+    const fields = g.body.fields.filter(([name]) => !setBy.has(`${g.stamp.dc}\u0000${name}`))
+    for (const [name] of fields) setBy.add(`${g.stamp.dc}\u0000${name}`)
+    return { stamp: g.stamp, body: { kind: 'patch', fields } }
+  })
+}).chain(generated => fc.record({ generated: fc.constant(generated), orders: ordersArb(generated.length) }))
+
 /** The write the engine would pass: the value encoded with the codec and, unless a delete, decoded again. */
 export function toWrite (g: Generated, codec: Codec): Write {
   if (g.body.kind === 'delete') return { stamp: g.stamp, value: null }
