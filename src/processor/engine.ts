@@ -64,8 +64,10 @@ export class Engine {
     }
     const wm = watermarks
     try {
-      const result = this.#store.atomically(() => this.#process(batch, input.plan, wm))
+      const { result, sweptTo } = this.#store.atomically(() => this.#process(batch, input.plan, wm))
+      // In-memory bookkeeping follows the transaction: only what was committed holds.
       wm.keep()
+      if (sweptTo !== undefined) this.#swept.set(input.plan.id, sweptTo)
       return result
     } catch (err) {
       wm.drop()
@@ -73,7 +75,7 @@ export class Engine {
     }
   }
 
-  #process (batch: InBatch, plan: TopicPlan, watermarks: Watermarks): BatchResult {
+  #process (batch: InBatch, plan: TopicPlan, watermarks: Watermarks): { result: BatchResult, sweptTo: number | undefined } {
     const input = this.#plans.inputs.get(batch.topic)!
     const { merger, config } = plan
     const { localDc } = this.#plans
@@ -148,21 +150,21 @@ export class Engine {
       offsets: last === undefined ? [] : [{ topic: batch.topic, partition: batch.partition, nextOffset: Number(last.offset) + 1 }],
       watermarks: watermarks.moved().map(m => ({ topicId: plan.id, ...m }))
     })
-    const purged = this.#collect(plan, watermarks)
-    return { topic: batch.topic, counts, emitted, deadLetters, conflicts: conflicts.length, purged, partitionMismatches: mismatches }
+    const { purged, sweptTo } = this.#collect(plan, watermarks)
+    return { result: { topic: batch.topic, counts, emitted, deadLetters, conflicts: conflicts.length, purged, partitionMismatches: mismatches }, sweptTo }
   }
 
   /** Purges the deleted entities whose delete is gcGraceMs (and under delete-wins the conflict window) behind every watermark. */
-  #collect (plan: TopicPlan, watermarks: Watermarks): number {
+  #collect (plan: TopicPlan, watermarks: Watermarks): { purged: number, sweptTo: number | undefined } {
+    const none = { purged: 0, sweptTo: undefined }
     const low = watermarks.lowest(this.#plans.dcs, plan.inputPartitions)
-    if (low === undefined) return 0
+    if (low === undefined) return none
     const { gcGraceMs, deleteRule, conflictWindowMs } = plan.config
     const before = low - gcGraceMs - (deleteRule === 'delete-wins' ? conflictWindowMs : 0)
-    if ((this.#swept.get(plan.id) ?? -Infinity) >= before) return 0
+    if ((this.#swept.get(plan.id) ?? -Infinity) >= before) return none
     const purged = this.#store.purgeDeleted(plan.id, before, PURGE_LIMIT)
     // A full sweep means more may be left: look again after the next batch.
-    if (purged < PURGE_LIMIT) this.#swept.set(plan.id, before)
-    return purged
+    return { purged, sweptTo: purged < PURGE_LIMIT ? before : undefined }
   }
 }
 
