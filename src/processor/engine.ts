@@ -5,7 +5,7 @@ import type { EntityWrite, OutboxRecord, StateStore } from '../store/state-store
 import { InternalError, RecordError } from '../errors.ts'
 import { conflictRecord, deadLetter, mergedRecord } from './output-records.ts'
 import { parseRecord } from './parse-record.ts'
-import type { Plans, TopicPlan } from './plan.ts'
+import type { InputPlan, Plans, TopicPlan } from './plan.ts'
 import { loadWatermarks, type Watermarks } from './watermarks.ts'
 
 export type RecordOutcome = 'applied' | 'stale' | 'duplicate' | 'loop' | 'dead_lettered' | 'too_late'
@@ -64,7 +64,7 @@ export class Engine {
     }
     const wm = watermarks
     try {
-      const { result, sweptTo } = this.#store.atomically(() => this.#process(batch, input.plan, wm))
+      const { result, sweptTo } = this.#store.atomically(() => this.#process(batch, input, wm))
       // In-memory bookkeeping follows the transaction: only what was committed holds.
       wm.keep()
       if (sweptTo !== undefined) this.#swept.set(input.plan.id, sweptTo)
@@ -75,8 +75,8 @@ export class Engine {
     }
   }
 
-  #process (batch: InBatch, plan: TopicPlan, watermarks: Watermarks): { result: BatchResult, sweptTo: number | undefined } {
-    const input = this.#plans.inputs.get(batch.topic)!
+  #process (batch: InBatch, input: InputPlan, watermarks: Watermarks): { result: BatchResult, sweptTo: number | undefined } {
+    const plan = input.plan
     const { merger, config } = plan
     const { localDc } = this.#plans
     const counts: Record<RecordOutcome, number> = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, too_late: 0 }
