@@ -4,6 +4,7 @@ import { connectAdmin } from '../src/kafka/admin.ts'
 import { connectProducer } from '../src/kafka/producer.ts'
 import { headerString, type OutRecord, type RecordHeaders } from '../src/model/record.ts'
 import { startConcord, sum, type ConcordProcess } from './concord-process.ts'
+import { LabError } from './errors.ts'
 import { lastByKey, readUntil } from './read.ts'
 import type { LabSettings } from './settings.ts'
 import type { Write } from './workload.ts'
@@ -24,16 +25,25 @@ export async function createTopicPair (settings: LabSettings, topic: string): Pr
   }
 }
 
-/** Starts `concord run` for one DC of the lab, consuming `topic` with last-write-wins, in a group of its own. */
-export function startDc (settings: LabSettings, index: 0 | 1, topic: string, work: string): Promise<ConcordProcess> {
+/** One `topics[]` entry of concord's configuration: a name and a policy, plus any other topic keys. */
+export type TopicSpec = Readonly<Record<string, unknown>> & { readonly name: string }
+
+/**
+ * Starts `concord run` for one DC of the lab in a group of its own: for a topic name, that topic with
+ * last-write-wins; for a list of topic entries, all of them in the one process (the group is named after
+ * the first, so each scenario needs fresh topics).
+ */
+export function startDc (settings: LabSettings, index: 0 | 1, topics: string | readonly TopicSpec[], work: string): Promise<ConcordProcess> {
   const dc = settings.dcs[index]
+  const list: readonly TopicSpec[] = typeof topics === 'string' ? [{ name: topics, policy: 'lww' }] : topics
+  if (list.length === 0) throw new LabError('startDc needs at least one topic')
   return startConcord({
     dc: dc.id,
     peers: [settings.dcs[1 - index]!.id],
     brokers: dc.bootstrap,
-    topics: [{ name: topic, policy: 'lww' }],
+    topics: list,
     dir: join(work, dc.id),
-    groupId: `concord-${dc.id}-${topic}`
+    groupId: `concord-${dc.id}-${list[0]!.name}`
   })
 }
 
