@@ -169,12 +169,16 @@ export class Engine {
 }
 
 /**
- * Whether a resolution changed what the output says: the value bytes, or the one write whose value passes
- * through (a new winner with equal bytes is emitted, so that every DC's changelog ends on the same origin).
+ * Whether a resolution changed what the output says: the value bytes or its provenance (the one write whose
+ * value passes through, or every source of a built value). Provenance counts so that every DC's changelog
+ * ends on the same record, headers included: a write that leaves a sum unchanged still becomes one of its
+ * sources.
  */
 function sameOutput (a: Resolved, b: Resolved): boolean {
   if (a.origin !== undefined || b.origin !== undefined) {
     if (a.origin === undefined || b.origin === undefined || compareStamps(a.origin, b.origin) !== 0) return false
+  } else if (a.sources.length !== b.sources.length || a.sources.some((s, i) => compareStamps(s, b.sources[i]!) !== 0)) {
+    return false
   }
   if (a.value === null || b.value === null) return a.value === b.value
   return a.value.equals(b.value)

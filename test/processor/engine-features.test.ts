@@ -81,6 +81,22 @@ describe('Engine: no poison value is ever merged', () => {
   })
 })
 
+describe('Engine: provenance of built values', () => {
+  test('a write that leaves a sum unchanged is still emitted as one of its sources, so both DCs end on the same record', () => {
+    const a = write('stock-1', 'dc1', T, 'e1', doc({ qty: 5 }))
+    const b = write('stock-1', 'dc2', T + 1, 'e2', doc({ qty: 0 }))
+    const ends = (['dc1', 'dc2'] as const).map(dc => {
+      const r = rig(dc, { policy: { type: 'counter', field: 'qty' } })
+      for (const w of dc === 'dc1' ? [a, b] : [b, a]) feed(r, [w])
+      const last = out(r, 'orders.merged').at(-1)!
+      assert.equal(last.headers[H.originDc], undefined, 'a sum has no single origin')
+      return { value: last.value, sources: JSON.parse(String(last.headers[H.mergedSources])) }
+    })
+    const expected = { value: doc({ qty: 5 }), sources: [{ dc: 'dc1', ts: String(T), eventId: 'e1' }, { dc: 'dc2', ts: String(T + 1), eventId: 'e2' }] }
+    assert.deepEqual(ends, [expected, expected])
+  })
+})
+
 describe('Engine: the conflict feed', () => {
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
   const a = write('order-1', 'dc1', T, 'e1', doc({ status: 'paid' }))
