@@ -27,9 +27,18 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
   } catch (err) {
     throw new KafkaError(`cannot connect to Kafka at ${options.brokers.join(',')}`, { cause: err })
   }
+  // Every failure of a cluster operation is a KafkaError (retriable): right after a topic is created, its
+  // metadata can be missing for a moment ("This server does not host this topic-partition").
+  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn()
+    } catch (err) {
+      throw new KafkaError(`${what}: ${(err as Error).message}`, { cause: err })
+    }
+  }
   return {
-    listTopics: () => admin.listTopics(),
-    async createTopics (specs) {
+    listTopics: () => attempt('cannot list topics', () => admin.listTopics()),
+    createTopics: specs => attempt('cannot create topics', async () => {
       const existing = new Set(await admin.listTopics())
       const missing = specs.filter(s => !existing.has(s.topic))
       if (missing.length === 0) return
@@ -42,8 +51,8 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
           configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value }))
         }))
       })
-    },
-    async partitionCounts (topics) {
+    }),
+    partitionCounts: topics => attempt('cannot read topic metadata', async () => {
       const existing = new Set(await admin.listTopics())
       const wanted = topics.filter(t => existing.has(t))
       const counts = new Map<string, number>()
@@ -51,11 +60,11 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
       const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...wanted] })
       for (const t of meta) counts.set(t.name, t.partitions.length)
       return counts
-    },
-    async highWatermarks (topic) {
+    }),
+    highWatermarks: topic => attempt(`cannot read the offsets of ${topic}`, async () => {
       const offsets = await admin.fetchTopicOffsets(topic)
       return new Map(offsets.map(o => [o.partition, BigInt(o.high)]))
-    },
+    }),
     close: () => admin.disconnect()
   }
 }

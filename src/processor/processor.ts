@@ -1,3 +1,4 @@
+import { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaConsumer } from '../kafka/consumer.ts'
 import { partitionKey, type InBatch } from '../model/record.ts'
@@ -81,7 +82,14 @@ export class Processor {
     // Output committed before a crash goes out before anything new is consumed.
     const resent = await this.#d.outbox.flush()
     if (resent > 0) this.#d.log.info({ records: resent }, 'sent output committed before the last stop')
-    await this.#discovery.check()
+    try {
+      await this.#discovery.check()
+    } catch (err) {
+      // The cluster answered at connection: a failed first look (a topic's metadata not there yet) is
+      // looked at again by the discovery loop, as any later one.
+      if (!(err instanceof KafkaError)) throw err
+      this.#d.log.warn({ err }, 'could not look for the input topics yet; will retry')
+    }
     this.#discovery.start()
   }
 

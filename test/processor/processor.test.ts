@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { KafkaError } from '../../src/errors.ts'
 import { describe, it } from 'node:test'
 import { keys, ManualSleep, rig, track, turn, writes } from './rig.ts'
 
@@ -129,5 +130,28 @@ describe('Processor readiness', () => {
     assert.equal(consumers.length, 2, 'nothing changed, nothing restarted')
     await processor.stop()
     assert.equal(consumers[1]!.stopped, true)
+  })
+
+  it('starts when the first look for topics fails with a Kafka error, and the next look picks the topics up', async () => {
+    const interval = 1_000
+    const sleeps = new ManualSleep()
+    let failures = 1
+    const r = await rig({
+      sleep: sleeps.sleep,
+      discoveryIntervalMs: interval,
+      adminLayer: admin => ({
+        ...admin,
+        partitionCounts: async topics => {
+          if (failures-- > 0) throw new KafkaError('cannot read topic metadata: This server does not host this topic-partition')
+          return admin.partitionCounts(topics)
+        }
+      })
+    })
+    assert.equal(r.consumers.length, 0, 'nothing to consume yet')
+    assert.ok(r.log.entries.some(e => e.level === 'warn' && e.msg === 'could not look for the input topics yet; will retry'))
+    sleeps.wake(ms => ms === interval)
+    await sleeps.asked(ms => ms === interval, 2)
+    assert.deepEqual(r.consumers[0]?.options?.topics, ['orders', 'dc2.orders'])
+    await r.processor.stop()
   })
 })

@@ -171,6 +171,8 @@ export interface RigOptions {
   readonly discoveryIntervalMs?: number
   /** The topics that exist, by partition count (default: both inputs, one partition each); the test may add some. */
   readonly topics?: Map<string, number>
+  /** Wraps the fake admin, as `layer` wraps the store. */
+  readonly adminLayer?: (admin: KafkaAdmin) => KafkaAdmin
 }
 
 export interface Rig {
@@ -199,13 +201,14 @@ export async function rig (options: RigOptions = {}): Promise<Rig> {
   const producer = new FakeProducer()
   const consumers: FakeConsumer[] = []
   const admin = fakeAdmin(options.topics ?? new Map([['orders', 1], ['dc2.orders', 1]]))
+  const seenAdmin = options.adminLayer?.(admin) ?? admin
   const metrics = new Metrics()
   const log = recordingLogger()
   const processor = new Processor({
     plans,
     engine: new Engine(store, plans),
     store,
-    admin,
+    admin: seenAdmin,
     metrics,
     log,
     outbox: new OutboxFlusher(store, producer, records => metrics.countEmitted(records)),
