@@ -8,6 +8,7 @@ import { readUntil } from '../../lab/read.ts'
 import { createTopicPair, identical, matchesOracle, produce, readMerged, startDc, waitConsumed } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
 import { expectedState, makeWrites, recordsByDc } from '../../lab/workload.ts'
+import { decodeMsgpack, encodeMsgpack } from '../../src/codec/msgpack.ts'
 import { headerString, type OutRecord } from '../../src/model/record.ts'
 
 /**
@@ -73,7 +74,7 @@ describe('concord on two datacenters', () => {
       const proc = await startDc(settings, 0, topic, work)
       procs.push(proc)
       const ts = String(Date.now())
-      const good = (n: number): OutRecord => ({ topic, partition: 0, key: `good-${n}-dc1`, value: `v${n}`, headers: { 'x-origin-ts': ts, 'x-event-id': `g${n}` } })
+      const good = (n: number): OutRecord => ({ topic, partition: 0, key: `good-${n}-dc1`, value: encodeMsgpack(`v${n}`), headers: { 'x-origin-ts': ts, 'x-event-id': `g${n}` } })
       const bad: Array<[OutRecord, RegExp]> = [
         [{ topic, partition: 0, key: 'bad-1-dc7', value: 'x', headers: { 'x-origin-ts': ts } }, /not a configured DC/],
         [{ topic, partition: 0, key: 'bad-2-dc1', value: 'x', headers: { 'x-origin-ts': '12a' } }, /is not <milliseconds>/],
@@ -95,7 +96,7 @@ describe('concord on two datacenters', () => {
         assert.ok(headerString(d.headers, '__connect.errors.offset') !== undefined)
       }
       const merged = await readUntil(dc1.bootstrap, [`${topic}.merged`], rs => rs.length >= 3)
-      assert.deepEqual(merged.map(r => `${r.key?.toString()}=${r.value?.toString()}`).sort(), ['good-1=v1', 'good-2=v2', 'good-3=v3'])
+      assert.deepEqual(merged.map(r => `${r.key?.toString()}=${String(decodeMsgpack(r.value!))}`).sort(), ['good-1=v1', 'good-2=v2', 'good-3=v3'])
     })
   })
 
