@@ -5,6 +5,8 @@ import { codecs } from '../../src/codec/value-codec.ts'
 import { lww } from '../../src/merge/lww.ts'
 import { policies } from '../../src/merge/index.ts'
 import { absorb } from '../../src/merge/siblings.ts'
+import { lawViolations } from '../../src/merge/laws.ts'
+import { bindContext, lawCaseArb } from './doc-arbitraries.ts'
 import type { Version } from '../../src/model/version.ts'
 import {
   comparable, deliveriesArb, fold, redeliver, referenceMax, someDeliveriesArb, stampKey, twoReplicasArb, writesArb
@@ -132,6 +134,14 @@ describe('lww merge', () => {
 
   test('an empty state resolves to no value and names no write', () => {
     assert.deepEqual(merger.resolve({ siblings: [], tombstone: undefined }), { value: null, origin: undefined, sources: [], tombstone: undefined })
+  })
+})
+
+describe('lww laws under both delete rules', () => {
+  test('any delivery order, with redelivery, converges; absorbing is idempotent and commutes; the state round-trips', () => {
+    fc.assert(fc.property(lawCaseArb(fc.string(), fc.constant(undefined)), ({ history, orders, rules }) => {
+      assert.deepEqual(lawViolations(lww.bind({}, bindContext(history.dcs, rules)), history.writes, orders), [])
+    }), { numRuns: 1000 })
   })
 })
 
