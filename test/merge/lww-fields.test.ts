@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { codecs, type Codec } from '../../src/codec/value-codec.ts'
-import { ConfigError } from '../../src/errors.ts'
+import { ConfigError, InternalError } from '../../src/errors.ts'
 import { lawViolations } from '../../src/merge/laws.ts'
 import { lwwFields } from '../../src/merge/lww-fields.ts'
 import type { Absorbed, Conflict, DeleteRule, Merger, Write } from '../../src/merge/policy.ts'
@@ -399,7 +399,7 @@ describe('lww-fields merging', () => {
     assert.equal(bad.outcome, 'rejected')
   })
 
-  test('the state is encoded in the documented layout: fields by name, then entries by DC', () => {
+  test('the state is encoded in the documented layout: the stamp table in stamp order, fields by name, then entries by DC', () => {
     const u8 = (n: number): Buffer => Buffer.from([n])
     const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b }
     const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b }
@@ -408,20 +408,55 @@ describe('lww-fields merging', () => {
     const utf8 = (t: string): Buffer => Buffer.from(t, 'utf8')
     const stampBlob = (s: Stamp): Buffer =>
       Buffer.concat([u8(utf8(s.dc).length), utf8(s.dc), f64(s.ts), f64(s.counter), u16(utf8(s.eventId).length), utf8(s.eventId)])
-    const entry = (s: Stamp, value: unknown): Buffer => {
+    const entry = (index: Buffer, value: unknown): Buffer => {
       const bytes = value === null ? null : codecs.msgpack.encode(value)
-      return Buffer.concat([stampBlob(s), i32(bytes === null ? -1 : bytes.length), bytes ?? Buffer.alloc(0)])
+      return Buffer.concat([index, i32(bytes === null ? -1 : bytes.length), bytes ?? Buffer.alloc(0)])
     }
     const gone = stamp('eu', T)
-    const [usB, euB, euA] = [stamp('us', T + 1), stamp('eu', T + 2), stamp('eu', T + 3)]
-    const { state } = run(merger, [del(gone), patch(usB, { b: 'x' }), patch(euB, { b: null }), patch(euA, { a: [1] })])
+    const [usB, euB, euAC] = [stamp('us', T + 1), stamp('eu', T + 2), stamp('eu', T + 3)]
+    // Absorbed newest first, so that the table's order is not the arrival order.
+    const { state } = run(merger, [del(gone), patch(euAC, { c: 7, a: [1] }), patch(euB, { b: null }), patch(usB, { b: 'x' })])
     const expected = Buffer.concat([
-      u8(1), stampBlob(gone), u32(2),
-      u32(1), utf8('a'), u16(1), entry(euA, [1]),
-      u32(1), utf8('b'), u16(2), entry(euB, null), entry(usB, 'x')
+      u8(1), stampBlob(gone),
+      u32(3), stampBlob(usB), stampBlob(euB), stampBlob(euAC),
+      u32(3),
+      u32(1), utf8('a'), u16(1), entry(u8(2), [1]),
+      u32(1), utf8('b'), u16(2), entry(u8(1), null), entry(u8(0), 'x'),
+      u32(1), utf8('c'), u16(1), entry(u8(2), 7)
     ])
     assert.deepEqual(merger.encodeState(state), expected)
-    assert.deepEqual(merger.encodeState({ fields: new Map(), tombstone: undefined }), Buffer.concat([u8(0), u32(0)]), 'no tombstone, no field')
+    assert.deepEqual(merger.encodeState({ fields: new Map(), tombstone: undefined }), Buffer.concat([u8(0), u32(0), u32(0)]), 'no tombstone, no stamp, no field')
+    const dangling = Buffer.concat([u8(0), u32(0), u32(1), u32(1), utf8('a'), u16(1), entry(u8(0), 1)])
+    assert.throws(() => merger.decodeState(dangling), (err: unknown) => err instanceof InternalError && /names stamp 0 of a table of 0/.test(err.message))
+  })
+
+  test('a stamp index takes two bytes once the table holds more than 256 stamps', () => {
+    const writes = (n: number): Write[] => Array.from({ length: n }, (_, i) => patch(stamp('eu', T + i), { [`f${String(i).padStart(3, '0')}`]: i }))
+    for (const [n, width] of [[256, 1], [257, 2]] as const) {
+      const { state } = run(merger, writes(n))
+      const bytes = merger.encodeState(state)
+      const back = merger.decodeState(bytes)
+      assert.ok(merger.encodeState(back).equals(bytes))
+      assert.deepEqual(back, state)
+      // The last entry: its index, then i32 length and the value (one msgpack byte for 0..127, three above).
+      const last = codecs.msgpack.encode(n - 1)
+      const at = bytes.length - last.length - 4 - width
+      assert.equal(bytes.readUIntBE(at, width), n - 1, `with ${n} stamps`)
+    }
+  })
+
+  test('a patch of six fields stores its stamp once, not once per field', () => {
+    const eventId = 'e'.repeat(30)
+    const six = { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }
+    const size = (writes: Write[]): number => merger.encodeState(run(merger, writes).state).length
+    const stampSize = 1 + 2 + 16 + 2 + eventId.length
+    const growth = size([patch(stamp('eu', T, eventId), six)]) - size([patch(stamp('eu', T, eventId), { a: 1 })])
+    // Five more fields, each a name, its entry count, a one-byte index and its value, and no stamp: far less
+    // than the five stamps a stamp per entry would add.
+    assert.equal(growth, 5 * (4 + 1 + 2 + 1 + 4 + 1))
+    assert.ok(growth < 2 * stampSize, `grew by ${growth} bytes, a stamp is ${stampSize}`)
+    const bySix = Object.entries(six).map(([name, v], i) => patch(stamp('eu', T + i, eventId.slice(1) + String(i)), { [name]: v }))
+    assert.equal(size(bySix) - size([patch(stamp('eu', T, eventId), six)]), 5 * stampSize, 'six patches, six stamps')
   })
 
   test('the state round-trips byte for byte, tombstone and field deletes included', () => {
