@@ -18,8 +18,9 @@ import { Engine } from '../../src/processor/engine.ts'
 import { planTopics, type TopicPlan } from '../../src/processor/plan.ts'
 import { H } from '../../src/wire/contract.ts'
 import { CUSTOM_MODULE, POLICY_CASES, type Dc, type Expected, type GenWrite, type PolicyCase } from './convergence-policies.ts'
-import { conflictScenarioArb, DCS, ENTITIES, PEER, scenarioArb, T, type Delivery, type Scenario } from './convergence-scenarios.ts'
+import { conflictScenarioArb, DCS, ENTITIES, PEER, scenarioArb, T, type Scenario } from './convergence-scenarios.ts'
 import { memoryStore, resolvedEntities } from './rig.ts'
+import { batches } from './batches.ts'
 
 const MODULES: ReadonlyMap<string, unknown> = new Map([[CUSTOM_MODULE, await import(new URL('../../config/policies/tags.js', import.meta.url).href)]])
 
@@ -51,22 +52,6 @@ function toRecord (w: GenWrite, offset: number): InRecord {
     value: w.value === null ? null : Buffer.from(w.value),
     headers: { [H.originDc]: dc, [H.originTs]: counter === 0 ? String(ts) : `${ts}:${counter}`, [H.eventId]: eventId }
   }
-}
-
-/** Cuts the deliveries into consecutive single-topic batches of at most the next size each. */
-function batches (deliveries: readonly Delivery[], sizes: readonly number[]): Array<{ topic: string, items: Delivery[] }> {
-  const out: Array<{ topic: string, items: Delivery[] }> = []
-  let limit = 0
-  for (const d of deliveries) {
-    const current = out.at(-1)
-    if (current === undefined || current.topic !== d.topic || current.items.length >= limit) {
-      limit = sizes[out.length % sizes.length]!
-      out.push({ topic: d.topic, items: [d] })
-    } else {
-      current.items.push(d)
-    }
-  }
-  return out
 }
 
 function runEngine (policy: PolicyCase, s: Scenario, dc: Dc): Outcome {

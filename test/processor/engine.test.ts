@@ -18,6 +18,7 @@ import type { SiblingState } from '../../src/merge/sibling-state.ts'
 import { openDatabase } from '../../src/store/open.ts'
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
 import type { StateStore } from '../../src/store/state-store.ts'
+import { batches } from './batches.ts'
 
 const T = 1_700_000_000_000
 type Dc = 'dc1' | 'dc2'
@@ -509,22 +510,6 @@ function toRaw (w: GenWrite): Raw {
     value: w.value === null ? null : Buffer.from(w.value),
     headers: w.bufferHeaders ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)])) : headers
   }
-}
-
-/** Cuts the deliveries into consecutive single-topic batches of at most the next size each. */
-function batches (deliveries: readonly Delivery[], sizes: readonly number[]): Array<{ topic: string, items: Delivery[] }> {
-  const out: Array<{ topic: string, items: Delivery[] }> = []
-  let limit = 0
-  for (const d of deliveries) {
-    const current = out.at(-1)
-    if (current === undefined || current.topic !== d.topic || current.items.length >= limit) {
-      limit = sizes[out.length % sizes.length]!
-      out.push({ topic: d.topic, items: [d] })
-    } else {
-      current.items.push(d)
-    }
-  }
-  return out
 }
 
 /** The stamp order, written here independently: (ts, counter, dc, eventId), strings by UTF-8 bytes. */
