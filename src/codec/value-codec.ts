@@ -51,7 +51,7 @@ export const validators: Readonly<Record<ValueCodecName, Validator | undefined>>
   msgpack: checkMsgpack,
   json: bytes => {
     try {
-      JSON.parse(bytes.toString('utf8'))
+      codecs.json.decode(bytes)
       return undefined
     } catch (err) {
       return (err as Error).message
