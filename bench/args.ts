@@ -34,7 +34,8 @@ export const suiteOptions: { readonly [S in OneSuite]: readonly BenchOption[] } 
     { name: 'entities', value: 'N,N,...', default: '10000,1000000,10000000', smoke: '1000', meaning: 'keyspace sizes, one case each' },
     { name: 'records', value: 'N', default: '1000000', smoke: '20000', meaning: 'updates per run' },
     { name: 'runs', value: 'N', default: '3', smoke: '1', meaning: 'runs per case; the median is reported' },
-    { name: 'batch', value: 'N', default: '2000', meaning: 'records per batch, one transaction each' },
+    { name: 'batch', value: 'N', default: '2000', meaning: 'records per batch, as the consumer hands them over' },
+    { name: 'window', value: 'N', default: '50000', meaning: 'records per commit window, one transaction each (the store.windowRecords a loaded processor reaches)' },
     { name: 'synchronous', value: 'normal|full', default: 'normal', meaning: "SQLite's synchronous setting" },
     { name: 'cache-mb', value: 'N', default: '64', meaning: 'SQLite page cache, MiB' },
     { name: 'variants', value: 'V,...', default: 'lww-header,lww-value-ts', meaning: `any of ${Object.keys(VARIANTS).join(', ')}, or all (see bench/engine.ts)` }
@@ -156,6 +157,7 @@ export function parseBenchArgs (argv: readonly string[]): BenchArgs {
     const records = positive('records')
     const runs = positive('runs')
     const batchSize = positive('batch')
+    const windowRecords = positive('window')
     const synchronous = raw('synchronous')
     if (synchronous !== 'normal' && synchronous !== 'full') problems.add(`--synchronous must be normal or full, got "${synchronous}"`)
     const cacheMb = positive('cache-mb')
@@ -164,7 +166,7 @@ export function parseBenchArgs (argv: readonly string[]): BenchArgs {
       if (!(v in VARIANTS)) problems.add(`--variants must list some of ${Object.keys(VARIANTS).join(', ')} (or be all), got "${v}"`)
       return v as EngineCase['variant']
     })
-    return { entities, records, runs, batchSize, synchronous: synchronous as EngineCase['synchronous'], cacheMb, variants }
+    return { entities, records, runs, batchSize, windowRecords, synchronous: synchronous as EngineCase['synchronous'], cacheMb, variants }
   }
   const e2e = (): E2eOptions => {
     const { raw, positive } = reader('e2e')

@@ -16,8 +16,8 @@ import { median } from './machine.ts'
 import { H, suffixedKey } from '../src/wire/contract.ts'
 
 /**
- * Engine benchmark: batches handed straight to the pipeline (parse -> absorb -> resolve -> one store
- * transaction per batch -> outbox), no Kafka. The store is on disk in WAL mode with the named
+ * Engine benchmark: batches handed straight to the pipeline (parse -> absorb into the commit window ->
+ * resolve -> one store transaction per window -> outbox), no Kafka. The store is on disk in WAL mode with the named
  * `synchronous` setting. The store is first filled with `entities` entities, then `records` updates to
  * random entities are timed, `runs` times.
  */
@@ -44,6 +44,8 @@ export interface EngineCase {
   readonly entities: number
   readonly records: number
   readonly batchSize: number
+  /** Records per commit window: batches are absorbed until the window holds this many, then it commits. */
+  readonly windowRecords: number
   readonly runs: number
   readonly variant: EngineVariant
   readonly synchronous: 'normal' | 'full'
@@ -80,6 +82,17 @@ function drain (store: StateStore): void {
   if (pending.length > 0) store.acknowledge(Number.MAX_SAFE_INTEGER)
 }
 
+/** What the processor does under load: absorb each batch, commit once the window holds `windowRecords`. */
+function absorb (engine: Engine, store: StateStore, batch: InBatch, windowRecords: number): void {
+  engine.absorb(batch)
+  if (engine.windowRecords >= windowRecords) commit(engine, store)
+}
+
+function commit (engine: Engine, store: StateStore): void {
+  engine.commit()
+  drain(store)
+}
+
 export function runEngineCase (c: EngineCase, log: (line: string) => void): EngineResult {
   const dir = mkdtempSync(join(tmpdir(), 'concord-bench-'))
   try {
@@ -103,9 +116,9 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
           }
         })
       }
-      engine.process(batch)
-      drain(store)
+      absorb(engine, store, batch, c.windowRecords)
     }
+    commit(engine, store)
     const fillSeconds = (performance.now() - fillStart) / 1000
     log(`  filled ${c.entities.toLocaleString('en-US')} entities in ${fillSeconds.toFixed(1)} s`)
 
@@ -115,10 +128,12 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
       let ms = 0
       for (const batch of batches({ entities: c.entities, records: c.records, batchSize: c.batchSize, seed: 100 + run, startTs: ts })) {
         const start = performance.now()
-        engine.process(batch)
+        absorb(engine, store, batch, c.windowRecords)
         ms += performance.now() - start
-        drain(store)
       }
+      const start = performance.now()
+      commit(engine, store)
+      ms += performance.now() - start
       ts += c.records + 1
       const seconds = ms / 1000
       rates.push(c.records / seconds)
@@ -131,7 +146,7 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
     const time = (fn: () => void): number => { const s = performance.now(); fn(); return (performance.now() - s) * 1000 / sampleRecords }
     const parseUs = time(() => { for (const b of sample) { const input = plans.inputs.get(b.topic)!; for (const r of b.records) parseRecord(r, input, 'dc1', plans.dcs) } })
     const loadUs = time(() => { for (const b of sample) { const input = plans.inputs.get(b.topic)!; for (const r of b.records) { const p = parseRecord(r, input, 'dc1', plans.dcs); if (p.kind === 'version') store.getEntity(input.plan.id, p.entity) } } })
-    const fullUs = time(() => { for (const b of sample) { engine.process(b); drain(store) } })
+    const fullUs = time(() => { for (const b of sample) absorb(engine, store, b, c.windowRecords); commit(engine, store) })
     const stageUsPerRecord = { parse: parseUs, 'load state': loadUs - parseUs, 'merge + commit': fullUs - loadUs, total: fullUs }
 
     const dbMiB = (store.pageCount() * 4096) / 2 ** 20

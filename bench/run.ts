@@ -22,16 +22,16 @@ function save (name: string, data: unknown): string {
   return file
 }
 
-async function engine ({ entities, records, runs, batchSize, cacheMb, synchronous, variants }: EngineOptions): Promise<void> {
+async function engine ({ entities, records, runs, batchSize, windowRecords, cacheMb, synchronous, variants }: EngineOptions): Promise<void> {
   const results: EngineResult[] = []
   for (const variant of variants) {
     for (const n of entities) {
-      log(`engine ${variant}, ${n.toLocaleString('en-US')} entities, ${records.toLocaleString('en-US')} records x ${runs}, batch ${batchSize}, synchronous=${synchronous}, cache ${cacheMb} MiB`)
-      results.push(runEngineCase({ entities: n, records, batchSize, runs, variant, synchronous, cacheMb }, log))
+      log(`engine ${variant}, ${n.toLocaleString('en-US')} entities, ${records.toLocaleString('en-US')} records x ${runs}, batch ${batchSize}, window ${windowRecords}, synchronous=${synchronous}, cache ${cacheMb} MiB`)
+      results.push(runEngineCase({ entities: n, records, batchSize, windowRecords, runs, variant, synchronous, cacheMb }, log))
     }
   }
   const m = machine()
-  console.log(`\nengine (no Kafka; WAL, synchronous=${synchronous}; one transaction per ${batchSize}-record batch) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
+  console.log(`\nengine (no Kafka; WAL, synchronous=${synchronous}; ${batchSize}-record batches, one transaction per ${windowRecords}-record window) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
   console.log(table(results.map(r => ({
     variant: r.variant,
     entities: r.entities,

@@ -50,7 +50,9 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     const store = new SqliteStateStore(openDatabase(config.store))
     opened.push(() => store.close())
     const plans = planTopics(config, (name, format) => store.topicId(name, format), modules)
-    const metrics = new Metrics({ maxUnsentRecords: MAX_UNSENT_RECORDS })
+    // A full commit window fits under the bound twice, so that producing one overlaps absorbing the next.
+    const maxUnsentRecords = Math.max(MAX_UNSENT_RECORDS, 2 * config.store.windowRecords)
+    const metrics = new Metrics({ maxUnsentRecords })
     let ready = (): boolean => false // until the processor exists
     const http = await startHttp(config.http.host, config.http.port, {
       metrics: async () => ({ body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
@@ -75,7 +77,8 @@ export async function run (config: Config, log: Logger = createLogger(config.log
       admin,
       newConsumer: () => connectConsumer({ ...client, groupId: config.kafka.groupId }),
       metrics,
-      maxUnsentRecords: MAX_UNSENT_RECORDS,
+      maxUnsentRecords,
+      commitWindow: { intervalMs: config.store.commitIntervalMs, maxRecords: config.store.windowRecords },
       log: log.child({ component: 'processor' })
     })
     ready = () => processor.ready

@@ -163,7 +163,17 @@ export function configSchema (policies: PolicyCatalog) {
         default: 'normal',
         description: 'SQLite durability in WAL mode: `normal` survives process crashes, `full` also power loss'
       }),
-      cacheMb: Type.Integer({ minimum: 1, default: 64, description: 'SQLite page cache, MiB' })
+      cacheMb: Type.Integer({ minimum: 1, default: 64, description: 'SQLite page cache, MiB' }),
+      commitIntervalMs: Type.Integer({
+        minimum: 1,
+        default: 500,
+        description: 'ms; while input is behind, batches are absorbed into one commit window for up to this long (a batch that reaches the end of its partition commits at once)'
+      }),
+      windowRecords: Type.Integer({
+        minimum: 1,
+        default: 50_000,
+        description: 'records; a commit window this large commits at once (bounds the memory of the window)'
+      })
     }),
     http: Type.Object({
       host: text({ default: '127.0.0.1', description: 'HTTP listen address', env: 'CONCORD_HTTP_HOST' }),

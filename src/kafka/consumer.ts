@@ -95,7 +95,7 @@ export async function connectConsumer (options: ConsumerOptions): Promise<KafkaC
             records = records.filter(r => BigInt(r.offset) >= floor)
             if (records.length === 0) return
           }
-          await onBatch({ topic: batch.topic, partition: batch.partition, records })
+          await onBatch({ topic: batch.topic, partition: batch.partition, records, highWatermark: batch.highWatermark })
           const last = records[records.length - 1]!.offset
           expected.set(key, BigInt(last) + 1n)
           // Committed to Kafka only for lag monitoring; positions are resumed from the caller's store.

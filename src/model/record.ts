@@ -24,6 +24,18 @@ export interface InBatch {
   readonly topic: string
   readonly partition: number
   readonly records: readonly InRecord[]
+  /**
+   * The partition's high watermark (the offset after its last record) when the batch was fetched, where the
+   * source knows it: a batch whose last record is just below it left the partition caught up.
+   */
+  readonly highWatermark?: string
+}
+
+/** Whether a batch reached the end of its partition as it stood when fetched (true when that is unknown). */
+export function reachesEnd (batch: InBatch): boolean {
+  const last = batch.records[batch.records.length - 1]
+  if (batch.highWatermark === undefined || last === undefined) return true
+  return BigInt(last.offset) + 1n >= BigInt(batch.highWatermark)
 }
 
 export interface OutRecord {

@@ -2,7 +2,7 @@ import { InternalError } from '../errors.ts'
 import type { InBatch } from '../model/record.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { BatchResult, RecordOutcome } from './engine.ts'
+import type { BatchCounts, RecordOutcome, WindowResult } from './engine.ts'
 
 /** Each outcome once: a record type, so that the compiler insists on every RecordOutcome and nothing else. */
 const OUTCOMES: Readonly<Record<RecordOutcome, true>> = { applied: true, stale: true, duplicate: true, loop: true, dead_lettered: true, too_late: true }
@@ -12,7 +12,6 @@ type Counter = { inc (n: number): void }
 interface Counters {
   readonly outcomes: Readonly<Record<RecordOutcome, Counter>>
   readonly conflicts: Counter
-  readonly purged: Counter
 }
 
 /** One input topic, with the configured topic and policy it feeds (the labels of its conflicts and purges). */
@@ -31,6 +30,8 @@ export class BatchAccounting {
   readonly #log: Logger
   readonly #counters = new Map<string, Counters>()
   readonly #mismatchWarned = new Set<string>()
+  /** Per configured topic. */
+  readonly #purged = new Map<string, Counter>()
 
   /** Binds the counters of every input topic up front. */
   constructor (metrics: Metrics, log: Logger, inputs: Iterable<InputLabels>) {
@@ -39,13 +40,13 @@ export class BatchAccounting {
     for (const { input, topic, policy } of inputs) {
       this.#counters.set(input, {
         outcomes: metrics.recordCounters(input, RECORD_OUTCOMES),
-        conflicts: metrics.conflicts.labels({ topic, policy }),
-        purged: metrics.purged.labels({ topic })
+        conflicts: metrics.conflicts.labels({ topic, policy })
       })
+      this.#purged.set(topic, metrics.purged.labels({ topic }))
     }
   }
 
-  count (batch: Pick<InBatch, 'topic' | 'partition' | 'records'>, result: BatchResult): void {
+  count (batch: Pick<InBatch, 'topic' | 'partition' | 'records'>, result: BatchCounts): void {
     const { topic, partition } = batch
     const counters = this.#counters.get(topic)
     if (counters === undefined) throw new InternalError(`no counters for input topic ${topic}`)
@@ -54,7 +55,6 @@ export class BatchAccounting {
       if (n > 0) counters.outcomes[outcome].inc(n)
     }
     if (result.conflicts > 0) counters.conflicts.inc(result.conflicts)
-    if (result.purged > 0) counters.purged.inc(result.purged)
     this.#metrics.batchRecords.observe(batch.records.length)
     if (result.partitionMismatches > 0) {
       this.#metrics.partitionMismatches.labels({ topic }).inc(result.partitionMismatches)
@@ -66,5 +66,10 @@ export class BatchAccounting {
     if (result.deadLetters > 0) {
       this.#log.warn({ topic, partition, records: result.deadLetters }, 'records sent to the dead-letter topic')
     }
+  }
+
+  /** A committed window: its purges. */
+  committed (result: Pick<WindowResult, 'purged'>): void {
+    for (const [topic, n] of result.purged) this.#purged.get(topic)?.inc(n)
   }
 }

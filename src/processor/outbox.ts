@@ -15,8 +15,8 @@ export class OutboxFlusher {
   #running: Promise<number> = Promise.resolve(0)
 
   /**
-   * `onSent` sees each run of records once Kafka acknowledged it; `chunk` is the number of committed
-   * batches sent per produce call (the producer splits a call under Kafka's size limit).
+   * `onSent` sees each run of records once Kafka acknowledged it; `chunk` is the number of outbox rows
+   * (up to 1,000 records each) sent per produce call (the producer splits a call under Kafka's size limit).
    */
   constructor (store: StateStore, producer: KafkaProducer, onSent: (records: readonly OutboxRecord[]) => void = () => {}, chunk = 8) {
     this.#store = store

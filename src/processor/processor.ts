@@ -1,22 +1,22 @@
 import { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaConsumer } from '../kafka/consumer.ts'
-import { partitionKey, type InBatch } from '../model/record.ts'
+import { partitionKey, reachesEnd, type InBatch } from '../model/record.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { StateStore } from '../store/state-store.ts'
-import { BackgroundFlush, type Backoff } from './background-flush.ts'
+import { BackgroundFlush, backoffDelay, DEFAULT_BACKOFF, type Backoff } from './background-flush.ts'
 import { BatchAccounting } from './batch-accounting.ts'
-import type { Engine } from './engine.ts'
+import type { BatchCounts, Engine } from './engine.ts'
 import type { OutboxFlusher } from './outbox.ts'
 import { ensureOutputTopics } from './output-topics.ts'
 import type { Plans } from './plan.ts'
-import type { Sleep } from './sleep.ts'
+import { sleep as realSleep, type Sleep } from './sleep.ts'
 import { TopicDiscovery, type TopicsFound } from './topic-discovery.ts'
 
 export interface ProcessorDeps {
   readonly plans: Plans
-  readonly engine: Pick<Engine, 'process'>
+  readonly engine: Pick<Engine, 'absorb' | 'commit' | 'discard' | 'windowRecords' | 'windowOpenedAt'>
   readonly store: StateStore
   readonly outbox: OutboxFlusher
   readonly admin: KafkaAdmin
@@ -30,14 +30,29 @@ export interface ProcessorDeps {
   readonly maxUnsentRecords?: number
   /** The wait between attempts to produce refused output (default DEFAULT_BACKOFF: 250 ms more each time, up to 5 s). */
   readonly retryBackoff?: Backoff
+  /** The commit window (default DEFAULT_COMMIT_WINDOW). */
+  readonly commitWindow?: CommitWindow
   /** How the back-off and the look for topics wait (default: timers). */
   readonly sleep?: Sleep
 }
 
 /**
+ * When the open window commits: as soon as a batch leaves its partition caught up (so that, while concord keeps
+ * up, every fetch commits at once and latency stays low), else once it holds `maxRecords` records or is
+ * `intervalMs` old (under load, so that one transaction carries many batches).
+ */
+export interface CommitWindow {
+  readonly intervalMs: number
+  readonly maxRecords: number
+}
+
+export const DEFAULT_COMMIT_WINDOW: CommitWindow = Object.freeze({ intervalMs: 500, maxRecords: 50_000 })
+
+/**
  * Runs the engine on Kafka: consumes every input topic that exists (waiting for the others and picking them
- * up when they appear), commits each batch's state, offsets and output in one transaction, and produces the
- * output in the background, in commit order. Positions come from the store, so a restart resumes exactly
+ * up when they appear), absorbs each batch into the engine's commit window and commits the window's state, offsets
+ * and output in one transaction (see CommitWindow), and produces the output in the background, in commit
+ * order. Positions come from the store, so a restart resumes exactly
  * after the last committed batch, and output committed before a crash is produced on start. Ready while
  * partitions of the inputs are assigned to it.
  */
@@ -51,9 +66,20 @@ export class Processor {
   #assigned = new Set<string>()
   #stopping = false
   #ready = false
+  readonly #window: CommitWindow
+  /** The commit due at the end of the window's interval, while a window is open. */
+  #due: ReturnType<typeof setTimeout> | undefined
+  /** The last set of topics found, to consume again from the store's positions after a failure. */
+  #found: TopicsFound | undefined
+  /** Set from a failed window until the next consumer starts: batches of the old one are ignored. */
+  #replaying = false
+  #failures = 0
+  /** What the batches of the open window decided, counted in the metrics once the window commits. */
+  #counted: Array<{ readonly batch: InBatch, readonly counts: BatchCounts }> = []
 
   constructor (deps: ProcessorDeps) {
     this.#d = deps
+    this.#window = deps.commitWindow ?? DEFAULT_COMMIT_WINDOW
     const inputs = [...deps.plans.inputs.keys()]
     this.#accounting = new BatchAccounting(deps.metrics, deps.log,
       [...deps.plans.inputs.values()].map(i => ({ input: i.topic, topic: i.plan.config.name, policy: i.plan.merger.policy })))
@@ -100,27 +126,32 @@ export class Processor {
     // Discovery first, so that no look in progress starts a consumer after this one is stopped.
     await this.#discovery.stop()
     await this.#consumer?.stop()
+    this.#commitWindow()
     await this.#flush.stop()
   }
 
   /** The set of existing input topics changed: create their outputs, then consume them with a fresh consumer. */
-  async #consume ({ existing, missing, counts }: TopicsFound): Promise<void> {
+  async #consume (found: TopicsFound): Promise<void> {
+    const { existing, missing, counts } = found
     const { plans, admin, store, log } = this.#d
+    this.#found = found
     for (const plan of plans.topics) await ensureOutputTopics(admin, plan, counts)
     if (this.#stopping) return
     await this.#consumer?.stop()
+    // What the stopped consumer left in the window is committed: its positions are what the next one reads.
+    this.#commitWindow()
     const consumer = await this.#d.newConsumer()
     this.#consumer = consumer
+    this.#replaying = false
     this.#assigned = new Set()
     this.#updateReady()
     if (missing.length > 0) log.info({ missing }, 'waiting for input topics that do not exist yet')
     if (existing.length === 0) return
-    const offsets = store.offsets()
     // Callbacks of a consumer that was replaced since are ignored.
     await consumer.run({
       topics: existing,
       startOffset: (topic, partition) => {
-        const next = offsets.get(partitionKey({ topic, partition }))
+        const next = store.offsets().get(partitionKey({ topic, partition }))
         return next === undefined ? undefined : String(next)
       },
       onBatch: batch => this.#onBatch(batch),
@@ -131,6 +162,7 @@ export class Processor {
       },
       onRevoked: partitions => {
         if (consumer !== this.#consumer) return
+        this.#commitWindow()
         for (const p of partitions) this.#assigned.delete(partitionKey(p))
         this.#updateReady()
       }
@@ -146,10 +178,66 @@ export class Processor {
   }
 
   async #onBatch (batch: InBatch): Promise<void> {
-    const end = this.#d.metrics.batchDuration.startTimer()
-    const result = this.#d.engine.process(batch)
-    this.#accounting.count(batch, result)
-    end()
-    if (result.emitted + result.deadLetters + result.conflicts > 0) await this.#flush.committed()
+    if (this.#replaying) return
+    const { engine, metrics } = this.#d
+    const end = metrics.batchDuration.startTimer()
+    try {
+      this.#counted.push({ batch, counts: engine.absorb(batch) })
+    } catch (err) {
+      this.#fail(err)
+      return
+    } finally {
+      end()
+    }
+    const age = performance.now() - (engine.windowOpenedAt ?? 0)
+    if (reachesEnd(batch) || engine.windowRecords >= this.#window.maxRecords || age >= this.#window.intervalMs) {
+      const outbox = this.#commitWindow()
+      if (outbox > 0) await this.#flush.committed()
+    } else {
+      this.#due ??= setTimeout(() => {
+        this.#due = undefined
+        if (this.#commitWindow() > 0) this.#flush.committed().catch(() => {})
+      }, this.#window.intervalMs - age)
+    }
+  }
+
+  /** Commits the open window, if any; returns the number of outbox records it wrote. */
+  #commitWindow (): number {
+    clearTimeout(this.#due)
+    this.#due = undefined
+    if (this.#d.engine.windowOpenedAt === undefined) return 0
+    try {
+      const result = this.#d.engine.commit()
+      for (const { batch, counts } of this.#counted) this.#accounting.count(batch, counts)
+      this.#counted = []
+      this.#accounting.committed(result)
+      this.#failures = 0
+      return result.outbox
+    } catch (err) {
+      this.#fail(err)
+      return 0
+    }
+  }
+
+  /**
+   * A window could not be absorbed or committed: it is discarded (nothing of it was written), and the inputs
+   * are consumed again from the store's positions by a fresh consumer, after a back-off that grows with each
+   * failure in a row. The current consumer's batches are ignored meanwhile, so none is skipped.
+   */
+  #fail (err: unknown): void {
+    const { engine, log, sleep } = this.#d
+    engine.discard()
+    this.#counted = []
+    this.#replaying = true
+    this.#failures++
+    const wait = backoffDelay(this.#failures, this.#d.retryBackoff ?? DEFAULT_BACKOFF)
+    log.error({ err, attempt: this.#failures, retryInMs: wait }, 'could not process a window of records; consuming again from the last commit')
+    const found = this.#found
+    if (found === undefined) return
+    const again = async (): Promise<void> => {
+      await (sleep ?? realSleep)(wait)
+      if (!this.#stopping) await this.#consume(found)
+    }
+    again().catch(err2 => log.error({ err: err2 }, 'could not start consuming again'))
   }
 }

@@ -1,4 +1,4 @@
-import { headerValues, type RecordHeaders } from '../model/record.ts'
+import type { HeaderValue, RecordHeaders } from '../model/record.ts'
 
 /**
  * A record's headers inside the outbox blob (outbox-codec.ts): u32 count, then per header u32 key length,
@@ -6,23 +6,57 @@ import { headerValues, type RecordHeaders } from '../model/record.ts'
  * record's headers whatever they hold, so no length here is smaller than Kafka's own limits.
  */
 export function encodeHeaders (headers: RecordHeaders): Buffer {
-  const pairs: Array<[Buffer, Buffer | null]> = []
-  for (const [k, raw] of Object.entries(headers)) {
-    for (const v of headerValues(raw)) {
-      pairs.push([Buffer.from(k, 'utf8'), v === null ? null : typeof v === 'string' ? Buffer.from(v, 'utf8') : v])
+  const out = Buffer.allocUnsafe(headersSize(headers))
+  writeHeaders(headers, out, 0)
+  return out
+}
+
+/** The encoded size of `headers`, in bytes. */
+export function headersSize (headers: RecordHeaders): number {
+  let size = 4
+  for (const k in headers) {
+    const raw = headers[k]
+    if (raw === undefined) continue
+    const kLen = Buffer.byteLength(k, 'utf8')
+    for (const v of Array.isArray(raw) ? raw as readonly HeaderValue[] : [raw as HeaderValue]) {
+      if (v === undefined) continue
+      size += 8 + kLen + (v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length)
     }
   }
-  let size = 4
-  for (const [k, v] of pairs) size += 4 + k.length + 4 + (v?.length ?? 0)
-  const out = Buffer.allocUnsafe(size)
-  let at = out.writeUInt32BE(pairs.length, 0)
-  for (const [k, v] of pairs) {
-    at = out.writeUInt32BE(k.length, at)
-    at += k.copy(out, at)
-    at = out.writeInt32BE(v === null ? -1 : v.length, at)
-    if (v !== null) at += v.copy(out, at)
+  return size
+}
+
+/**
+ * Writes `headers` into `out` at `at` (as `encodeHeaders` would, in place: no intermediate buffers, as the
+ * outbox encodes every merged record's headers); returns the offset after them.
+ */
+export function writeHeaders (headers: RecordHeaders, out: Buffer, at: number): number {
+  const countAt = at
+  let count = 0
+  at += 4
+  for (const k in headers) {
+    const raw = headers[k]
+    if (raw === undefined) continue
+    for (const v of Array.isArray(raw) ? raw as readonly HeaderValue[] : [raw as HeaderValue]) {
+      if (v === undefined) continue
+      count++
+      const kLen = out.write(k, at + 4, 'utf8')
+      out.writeUInt32BE(kLen, at)
+      at += 4 + kLen
+      if (v === null) {
+        at = out.writeInt32BE(-1, at)
+      } else if (typeof v === 'string') {
+        const vLen = out.write(v, at + 4, 'utf8')
+        out.writeInt32BE(vLen, at)
+        at += 4 + vLen
+      } else {
+        at = out.writeInt32BE(v.length, at)
+        at += v.copy(out, at)
+      }
+    }
   }
-  return out
+  out.writeUInt32BE(count, countAt)
+  return at
 }
 
 /** Decodes into own properties only (a header may be called `__proto__` or `constructor`); values are views into `blob`. */

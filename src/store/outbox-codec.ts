@@ -1,6 +1,6 @@
 import { StoreError } from '../errors.ts'
 import type { OutboxRecord } from './state-store.ts'
-import { decodeHeaders, encodeHeaders } from './headers-codec.ts'
+import { decodeHeaders, headersSize, writeHeaders } from './headers-codec.ts'
 
 /**
  * The `outbox.records` blob: every record one committed batch produces, in order.
@@ -15,27 +15,31 @@ import { decodeHeaders, encodeHeaders } from './headers-codec.ts'
  * One row per batch instead of one per record: a batch's output is written, read and deleted together.
  */
 export function encodeOutbox (records: readonly OutboxRecord[]): Buffer {
-  const topics = records.map(r => Buffer.from(r.topic, 'utf8'))
-  const headers = records.map(r => encodeHeaders(r.headers))
+  // One allocation for the blob: sizes first, then every part written in place.
+  const headerSizes = new Array<number>(records.length)
   let size = 4
-  records.forEach((r, i) => {
-    size += 2 + topics[i]!.length + 4 + 4 + (r.key?.length ?? 0) + 4 + (r.value?.length ?? 0) + 4 + headers[i]!.length
-  })
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    headerSizes[i] = headersSize(r.headers)
+    size += 2 + Buffer.byteLength(r.topic, 'utf8') + 4 + 4 + (r.key?.length ?? 0) + 4 + (r.value?.length ?? 0) + 4 + headerSizes[i]!
+  }
   const out = Buffer.allocUnsafe(size)
   let at = out.writeUInt32BE(records.length, 0)
   const bytes = (b: Buffer | null): void => {
     at = out.writeInt32BE(b === null ? -1 : b.length, at)
     if (b !== null) at += b.copy(out, at)
   }
-  records.forEach((r, i) => {
-    at = out.writeUInt16BE(topics[i]!.length, at)
-    at += topics[i]!.copy(out, at)
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    const topicLen = out.write(r.topic, at + 2, 'utf8')
+    out.writeUInt16BE(topicLen, at)
+    at += 2 + topicLen
     at = out.writeUInt32BE(r.partition, at)
     bytes(r.key)
     bytes(r.value)
-    at = out.writeUInt32BE(headers[i]!.length, at)
-    at += headers[i]!.copy(out, at)
-  })
+    at = out.writeUInt32BE(headerSizes[i]!, at)
+    at = writeHeaders(r.headers, out, at)
+  }
   return out
 }
 

@@ -4,6 +4,9 @@ import { partitionKey } from '../model/record.ts'
 import { decodeOutbox, encodeOutbox } from './outbox-codec.ts'
 import type { BatchCommit, EntityRow, PendingOutput, StateStore, Watermark } from './state-store.ts'
 
+/** Outbox records per outbox row at most: a large commit is kept in rows a producer call can take a few of. */
+const OUTBOX_ROW_RECORDS = 1000
+
 /**
  * The state store on better-sqlite3 (schema in migrations/), its queries prepared once. The only writer of
  * entity state, watermarks, offsets and the outbox.
@@ -43,7 +46,10 @@ export class SqliteStateStore implements StateStore {
       const entities = [...batch.entities].sort((a, b) => a.topicId - b.topicId || (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0))
       for (const e of entities) this.#putEntity.run(e.topicId, e.entity, e.partition, e.state, e.deletedTs ?? null)
       for (const w of batch.watermarks) this.#putWatermark.run(w.topicId, w.dc, w.partition, w.ts)
-      if (batch.outbox.length > 0) this.#putOutbox.run(batch.outbox.length, encodeOutbox(batch.outbox))
+      for (let i = 0; i < batch.outbox.length; i += OUTBOX_ROW_RECORDS) {
+        const records = batch.outbox.slice(i, i + OUTBOX_ROW_RECORDS)
+        this.#putOutbox.run(records.length, encodeOutbox(records))
+      }
       for (const o of batch.offsets) this.#putOffset.run(o.topic, o.partition, o.nextOffset)
     })
   }

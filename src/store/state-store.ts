@@ -30,7 +30,7 @@ export interface OutboxRecord extends OutRecord {
   readonly headers: RecordHeaders
 }
 
-/** The output of one committed batch, not acknowledged by Kafka yet. */
+/** One outbox row: part of a commit's output (up to 1,000 records), not acknowledged by Kafka yet. */
 export interface PendingOutput {
   readonly seq: number
   readonly records: readonly OutboxRecord[]
@@ -73,11 +73,11 @@ export interface StateStore {
   commit (batch: BatchCommit): void
   /** Next offset to consume per "topic:partition", as committed. */
   offsets (): Map<string, number>
-  /** The output of up to `limit` committed batches after `afterSeq`, oldest first. */
+  /** Up to `limit` outbox rows after `afterSeq`, oldest first. */
   pending (afterSeq: number, limit: number): PendingOutput[]
   /** Number of outbox records not acknowledged yet. */
   pendingCount (): number
-  /** Forgets the output of the batches up to and including `seq`, once Kafka acknowledged it. */
+  /** Forgets the outbox rows up to and including `seq`, once Kafka acknowledged them. */
   acknowledge (seq: number): void
   /** Every entity of a topic, for verification and state queries. */
   entities (topicId: number): Map<string, EntityRow>

@@ -61,7 +61,7 @@ test('a minimal configuration gets every default', () => {
       gcGraceMs: 604800000,
       maxValueBytes: 1000000
     }],
-    store: { dir: resolve('data/dc1'), synchronous: 'normal', cacheMb: 64 },
+    store: { dir: resolve('data/dc1'), synchronous: 'normal', cacheMb: 64, commitIntervalMs: 500, windowRecords: 50_000 },
     http: { host: '127.0.0.1', port: 8080 },
     log: { level: 'info' }
   })

@@ -49,8 +49,10 @@ describe('BatchAccounting', () => {
   it('counts conflicts by topic and policy, and purges by topic', async () => {
     const metrics = new Metrics()
     const a = new BatchAccounting(metrics, recordingLogger(), labels('orders', 'dc2.orders'))
-    a.count(batch('orders', 2), { ...result('orders', { applied: 2 }), conflicts: 2, purged: 1 })
-    a.count(batch('dc2.orders', 1), { ...result('dc2.orders', { applied: 1 }), conflicts: 1, purged: 3 })
+    a.count(batch('orders', 2), { ...result('orders', { applied: 2 }), conflicts: 2 })
+    a.count(batch('dc2.orders', 1), { ...result('dc2.orders', { applied: 1 }), conflicts: 1 })
+    a.committed({ purged: new Map([['orders', 1]]) })
+    a.committed({ purged: new Map([['orders', 3]]) })
     assert.deepEqual((await metrics.conflicts.get()).values.map(v => [v.labels, v.value]), [[{ topic: 'orders', policy: 'lww' }, 3]])
     assert.deepEqual((await metrics.purged.get()).values.map(v => [v.labels, v.value]), [[{ topic: 'orders' }, 4]])
   })

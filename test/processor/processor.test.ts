@@ -155,3 +155,58 @@ describe('Processor readiness', () => {
     await r.processor.stop()
   })
 })
+
+describe('Processor commit window', () => {
+  const records = async (r: Awaited<ReturnType<typeof rig>>): Promise<number> =>
+    (await r.metrics.records.get()).values.filter(v => v.labels.outcome === 'applied').reduce((n, v) => n + v.value, 0)
+
+  it('absorbs batches that leave their partition behind into one window, committed by the batch that reaches the end', async () => {
+    const r = await rig({ commitWindow: { intervalMs: 60_000, maxRecords: 1_000 } })
+    await r.deliver(r.number(writes('a', 2)), 5)
+    await r.deliver(r.number(writes('b', 2)), 3)
+    assert.deepEqual(r.store.offsets(), new Map(), 'nothing committed while behind')
+    assert.equal(r.store.pendingCount(), 0)
+    assert.equal(await records(r), 0, 'counted at commit only')
+    await r.deliver(r.number(writes('c', 1)))
+    assert.deepEqual(r.store.offsets(), new Map([['orders:0', 5]]))
+    assert.equal(await records(r), 5)
+    await r.processor.stop()
+    assert.deepEqual(keys(r.producer.sent).sort(), ['a-0', 'a-1', 'b-0', 'b-1', 'c-0'])
+  })
+
+  it('commits a window once it holds maxRecords records, while still behind', async () => {
+    const r = await rig({ commitWindow: { intervalMs: 60_000, maxRecords: 4 } })
+    await r.deliver(r.number(writes('a', 3)), 100)
+    assert.deepEqual(r.store.offsets(), new Map())
+    await r.deliver(r.number(writes('b', 1)), 100)
+    assert.deepEqual(r.store.offsets(), new Map([['orders:0', 4]]))
+    await r.processor.stop()
+  })
+
+  it('commits a window that reaches intervalMs on its timer, with no batch after it', async () => {
+    const r = await rig({ commitWindow: { intervalMs: 20, maxRecords: 1_000 } })
+    await r.deliver(r.number(writes('a', 2)), 100)
+    assert.deepEqual(r.store.offsets(), new Map())
+    const until = Date.now() + 5_000
+    while (r.store.offsets().size === 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 5))
+    assert.deepEqual(r.store.offsets(), new Map([['orders:0', 2]]))
+    await r.processor.stop()
+    assert.deepEqual(keys(r.producer.sent), ['a-0', 'a-1'])
+  })
+
+  it('commits the open window on stop, and its output goes out', async () => {
+    const r = await rig({ commitWindow: { intervalMs: 60_000, maxRecords: 1_000 } })
+    await r.deliver(r.number(writes('a', 2)), 100)
+    await r.processor.stop()
+    assert.deepEqual(r.store.offsets(), new Map([['orders:0', 2]]))
+    assert.deepEqual(keys(r.producer.sent), ['a-0', 'a-1'])
+  })
+
+  it('an entity updated twice in one window is emitted once, with its last value', async () => {
+    const r = await rig({ commitWindow: { intervalMs: 60_000, maxRecords: 1_000 } })
+    await r.deliver(r.number(writes('a', 1, 1_700_000_000_000)), 1)
+    await r.deliver(r.number(writes('a', 1, 1_700_000_000_500).map(w => ({ ...w, value: Buffer.from('newer') }))))
+    await r.processor.stop()
+    assert.deepEqual(r.producer.sent.map(s => [String(s.key), String(s.value)]), [['a-0', 'newer']])
+  })
+})

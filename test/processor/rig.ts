@@ -17,7 +17,7 @@ import { Engine } from '../../src/processor/engine.ts'
 import { OutboxFlusher } from '../../src/processor/outbox.ts'
 import { planTopics, type Plans, type TopicPlan } from '../../src/processor/plan.ts'
 import type { Resolved } from '../../src/merge/policy.ts'
-import { Processor } from '../../src/processor/processor.ts'
+import { Processor, type CommitWindow } from '../../src/processor/processor.ts'
 import type { Sleep } from '../../src/processor/sleep.ts'
 import { openDatabase } from '../../src/store/open.ts'
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
@@ -169,6 +169,7 @@ export interface RigOptions {
   readonly retryBackoff?: Backoff
   readonly sleep?: Sleep
   readonly discoveryIntervalMs?: number
+  readonly commitWindow?: CommitWindow
   /** The topics that exist, by partition count (default: both inputs, one partition each); the test may add some. */
   readonly topics?: Map<string, number>
   /** Wraps the fake admin, as `layer` wraps the store. */
@@ -187,8 +188,11 @@ export interface Rig {
   readonly log: Logger & { readonly entries: LogEntry[] }
   /** Hands records to the consumer's onBatch as one batch of `orders` partition 0, numbered on from the last. */
   readonly onBatch: (records: readonly Omit<InRecord, 'offset'>[]) => Promise<void>
-  /** Hands the consumer's onBatch exactly this batch (a redelivery keeps its offsets). */
-  readonly deliver: (records: readonly InRecord[]) => Promise<void>
+  /**
+   * Hands the consumer's onBatch exactly this batch (a redelivery keeps its offsets); `behind` records left
+   * in the partition after it (default 0: the batch reaches the end).
+   */
+  readonly deliver: (records: readonly InRecord[], behind?: number) => Promise<void>
   /** Numbers records as the next batch of `orders` partition 0 would be numbered. */
   readonly number: (records: readonly Omit<InRecord, 'offset'>[]) => InRecord[]
 }
@@ -220,15 +224,17 @@ export async function rig (options: RigOptions = {}): Promise<Rig> {
     discoveryIntervalMs: options.discoveryIntervalMs ?? 60_000,
     ...(options.maxUnsentRecords === undefined ? {} : { maxUnsentRecords: options.maxUnsentRecords }),
     ...(options.retryBackoff === undefined ? {} : { retryBackoff: options.retryBackoff }),
-    ...(options.sleep === undefined ? {} : { sleep: options.sleep })
+    ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+    ...(options.commitWindow === undefined ? {} : { commitWindow: options.commitWindow })
   })
   await processor.start()
   let offset = 0
   const number = (records: readonly Omit<InRecord, 'offset'>[]): InRecord[] => records.map((r, i) => ({ ...r, offset: String(offset + i) }))
-  const deliver = (records: readonly InRecord[]): Promise<void> => {
+  const deliver = (records: readonly InRecord[], behind = 0): Promise<void> => {
     const last = records[records.length - 1]
     if (last !== undefined) offset = Math.max(offset, Number(last.offset) + 1)
-    return consumers[consumers.length - 1]!.options!.onBatch({ topic: 'orders', partition: 0, records })
+    const highWatermark = last === undefined ? undefined : String(Number(last.offset) + 1 + behind)
+    return consumers[consumers.length - 1]!.options!.onBatch({ topic: 'orders', partition: 0, records, ...(highWatermark === undefined ? {} : { highWatermark }) })
   }
   return { processor, producer, consumer: consumers[0]!, consumers, admin, store, metrics, log, onBatch: records => deliver(number(records)), deliver, number }
 }

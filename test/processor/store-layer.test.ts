@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { StoreError } from '../../src/errors.ts'
 import { Engine } from '../../src/processor/engine.ts'
 import type { BatchCommit, EntityRow, PendingOutput, StateStore, Watermark } from '../../src/store/state-store.ts'
-import { keys, memoryStore, ordersPlans, rig, writes } from './rig.ts'
+import { keys, ManualSleep, memoryStore, ordersPlans, rig, turn, writes } from './rig.ts'
 
 /**
  * The store port used as a seam: a layer wrapping the real store, as Kafka Streams wraps its stores, makes
@@ -81,23 +81,30 @@ describe('a store commit that fails', () => {
     })
   }
 
-  it('reaches the consumer from the processor\'s onBatch, counting and producing nothing; the redelivered batch applies once', async () => {
+  it('in the processor: the window is discarded uncounted, and a fresh consumer reads again from the store\'s positions after a back-off', async () => {
     let layer: FailingCommitLayer | undefined
-    const r = await rig({ layer: inner => (layer = new FailingCommitLayer(inner)) })
-    const { processor, producer, store, metrics, onBatch, deliver, number } = r
+    const sleep = new ManualSleep()
+    const r = await rig({ layer: inner => (layer = new FailingCommitLayer(inner)), sleep: sleep.sleep, retryBackoff: { baseMs: 250, maxMs: 5_000 } })
+    const { processor, producer, store, metrics, onBatch, deliver, number, consumers, log } = r
     producer.hold()
     await onBatch(writes('a', 1))
     const failing = number(writes('b', 2))
     layer!.failNext = 'after it wrote'
-    // The consumer port resolves a batch's offsets only once onBatch resolves, so Kafka hands the batch again
-    // (kafkajs re-fetches from the last resolved offset); the processor itself neither retries nor stops.
-    await assert.rejects(deliver(failing), isDiskError)
+    await deliver(failing)
     assert.deepEqual(store.offsets(), new Map([['orders:0', 1]]))
     assert.equal(store.pendingCount(), 1, 'a-0\'s output only (the producer is held)')
     const applied = async (): Promise<number | undefined> =>
       (await metrics.records.get()).values.find(v => v.labels.topic === 'orders' && v.labels.outcome === 'applied')?.value
-    assert.equal(await applied(), 1, 'the failed batch is not counted')
+    assert.equal(await applied(), 1, 'the failed window is not counted')
+    assert.ok(log.entries.some(e => e.level === 'error' && e.msg.startsWith('could not process a window of records')))
+    // Until the fresh consumer runs, what the old one still hands over is ignored: none of it may commit past the gap.
+    await deliver(number(writes('c', 1)))
+    assert.deepEqual(store.offsets(), new Map([['orders:0', 1]]))
 
+    await sleep.asked(ms => ms === 250)
+    sleep.wake(ms => ms === 250)
+    while (consumers.length < 2) await turn()
+    assert.equal(consumers[1]!.options!.startOffset('orders', 0), '1', 'the fresh consumer starts after the last commit')
     await deliver(failing)
     assert.equal(layer!.commits, 3)
     assert.deepEqual(store.offsets(), new Map([['orders:0', 3]]))
