@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { connectAdmin } from '../src/kafka/admin.ts'
-import { peakRssMiB } from './e2e.ts'
+import { peakRssMiB } from './machine.ts'
 
 /**
  * The Kafka Streams baseline (bench/kstreams/): concord's lww job written as a Kafka Streams Processor API

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 
 /** What every figure is reported with: the machine, the runtime, and the time of the run. */
@@ -25,11 +26,22 @@ export function percentile (sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!
 }
 
-export function table (rows: ReadonlyArray<Record<string, string | number>>): string {
+/** Columns right-aligned, but those named in `left` (text that reads better from the left). */
+export function table (rows: ReadonlyArray<Record<string, string | number>>, left: readonly string[] = []): string {
   if (rows.length === 0) return ''
   const cols = Object.keys(rows[0]!)
   const cell = (v: string | number | undefined): string => typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(2)) : String(v ?? '')
   const widths = cols.map(c => Math.max(c.length, ...rows.map(r => cell(r[c]).length)))
-  const line = (vals: string[]): string => vals.map((v, i) => v.padStart(widths[i]!)).join('  ')
+  const line = (vals: string[]): string => vals.map((v, i) => left.includes(cols[i]!) ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)).join('  ').trimEnd()
   return [line(cols), line(widths.map(w => '-'.repeat(w))), ...rows.map(r => line(cols.map(c => cell(r[c]))))].join('\n')
+}
+
+/** Peak resident set size (VmHWM) of a process, MiB; NaN when it cannot be read. */
+export function peakRssMiB (pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m === null ? NaN : Number(m[1]) / 1024
+  } catch {
+    return NaN
+  }
 }

@@ -1,10 +1,9 @@
 import { table } from '../machine.ts'
+import { preloadWrites, valueOf } from '../preload.ts'
 import { runKafkaStreams, type Guarantee, type KafkaStreamsResult } from '../kstreams.ts'
 import { up } from '../../lab/lab.ts'
 import { lastByKey, readUntil } from '../../lab/read.ts'
 import { labSettings } from '../../lab/settings.ts'
-import { partitionOf, prng } from '../../lab/workload.ts'
-import { encodeMsgpack } from '../../src/codec/msgpack.ts'
 import { connectAdmin } from '../../src/kafka/admin.ts'
 import { connectProducer } from '../../src/kafka/producer.ts'
 import { headerString, type OutRecord } from '../../src/model/record.ts'
@@ -19,9 +18,8 @@ import { DLQ, H, formatTs, originHeaders, suffixedKey } from '../../src/wire/con
  *
  *   node bench/kstreams/try.ts [records, default 50000] [entities, default records / 10]
  *
- * The writes are bench/e2e.ts's pre-load (not exported there, so its shape is repeated here): entities drawn
- * uniformly, each write by dc1 or dc2 at random, timestamps increasing from 30 days ago, ~200-byte msgpack
- * values, partitioned by entity id. Every 500th record is replaced by a loop (a dc1 write on dc2.<topic>,
+ * The writes are bench/e2e.ts's pre-load (bench/preload.ts): entities drawn uniformly, each write by dc1 or
+ * dc2 at random, timestamps increasing from 30 days ago, ~200-byte msgpack values, partitioned by entity id. Every 500th record is replaced by a loop (a dc1 write on dc2.<topic>,
  * stamped later than everything so that merging it would show) and every 500th by a malformed record.
  */
 const records = Number(process.argv[2] ?? 50_000)
@@ -32,13 +30,6 @@ if (!Number.isInteger(records) || records < 1 || !Number.isInteger(entities) || 
 }
 
 const log = (line: string): void => { console.log(line) }
-const PAD = 'p'.repeat(96)
-const STATUSES = ['open', 'paid', 'shipped'] as const
-const CHUNK = 10_000
-
-function valueOf (entity: string, dc: string, ts: number, seq: number): Buffer {
-  return encodeMsgpack({ id: entity, dc, ts, seq, status: STATUSES[seq % 3], amount: seq % 100_000, currency: 'EUR', customer: `c-${seq % 9973}`, items: 1 + seq % 5, pad: PAD })
-}
 
 interface Expected { readonly stamp: Stamp, readonly value: Buffer }
 interface Oracle { readonly winners: Map<string, Expected>, loops: number, readonly deadLetters: Map<string, number> }
@@ -55,21 +46,9 @@ const MALFORMED: ReadonlyArray<{ readonly reason: (topic: string) => string, rea
 ]
 
 function * workload (topic: string, partitions: number, baseTs: number, oracle: Oracle): Generator<OutRecord[]> {
-  const rand = prng(7)
-  for (let first = 0; first < records; first += CHUNK) {
+  for (const writes of preloadWrites({ records, entities }, topic, partitions, baseTs)) {
     const chunk: OutRecord[] = []
-    for (let i = first; i < Math.min(records, first + CHUNK); i++) {
-      const entity = `order-${Math.floor(rand() * entities)}`
-      const dc = rand() < 0.5 ? 'dc1' : 'dc2'
-      const ts = baseTs + i
-      const stamp = { dc, ts, counter: 0, eventId: `${ts.toString(16)}-${dc}-${i}` }
-      const record: OutRecord = {
-        topic: dc === 'dc1' ? topic : `dc2.${topic}`,
-        partition: partitionOf(entity, partitions),
-        key: suffixedKey(entity, dc),
-        value: valueOf(entity, dc, ts, i),
-        headers: originHeaders(stamp)
-      }
+    for (const { seq: i, entity, stamp, record } of writes) {
       if (i % 500 === 250) {
         const late = { dc: 'dc1', ts: baseTs + records + i, counter: 0, eventId: `loop-${i}` }
         chunk.push({ ...record, topic: `dc2.${topic}`, key: suffixedKey(entity, 'dc1'), value: valueOf(entity, 'dc1', late.ts, i), headers: originHeaders(late) })
