@@ -1,6 +1,10 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
 import { policies } from '../src/merge/index.ts'
 import { validateConfig } from '../src/config/validate.ts'
@@ -58,6 +62,7 @@ export interface EngineResult extends EngineCase {
   readonly medianRecordsPerSecond: number
   readonly usPerRecord: number
   readonly stageUsPerRecord: Record<string, number>
+  /** Peak RSS of the process that ran the case: with runEngineCaseInChild, the case's own. */
   readonly maxRssMiB: number
   readonly dbMiB: number
 }
@@ -140,13 +145,20 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
       log(`  run ${run + 1}: ${Math.round(c.records / seconds).toLocaleString('en-US')} records/s`)
     }
 
-    // Where the time goes: the same kind of batches through cumulative prefixes of the pipeline.
-    const sample = [...batches({ entities: c.entities, records: Math.min(c.records, 200_000), batchSize: c.batchSize, seed: 999, startTs: ts })]
-    const sampleRecords = sample.reduce((n, b) => n + b.records.length, 0)
-    const time = (fn: () => void): number => { const s = performance.now(); fn(); return (performance.now() - s) * 1000 / sampleRecords }
-    const parseUs = time(() => { for (const b of sample) { const input = plans.inputs.get(b.topic)!; for (const r of b.records) parseRecord(r, input, 'dc1', plans.dcs) } })
-    const loadUs = time(() => { for (const b of sample) { const input = plans.inputs.get(b.topic)!; for (const r of b.records) { const p = parseRecord(r, input, 'dc1', plans.dcs); if (p.kind === 'version') store.getEntity(input.plan.id, p.entity) } } })
-    const fullUs = time(() => { for (const b of sample) absorb(engine, store, b, c.windowRecords); commit(engine, store) })
+    // Where the time goes: the same kind of batches through cumulative prefixes of the pipeline. Generated
+    // lazily (the same batches for each prefix, as the seed is the same) and timed batch by batch.
+    const sampleRecords = Math.min(c.records, 200_000)
+    const sample = () => batches({ entities: c.entities, records: sampleRecords, batchSize: c.batchSize, seed: 999, startTs: ts })
+    const time = (fn: (b: InBatch) => void, end: () => void = () => {}): number => {
+      let ms = 0
+      for (const b of sample()) { const s = performance.now(); fn(b); ms += performance.now() - s }
+      const s = performance.now()
+      end()
+      return (ms + performance.now() - s) * 1000 / sampleRecords
+    }
+    const parseUs = time(b => { const input = plans.inputs.get(b.topic)!; for (const r of b.records) parseRecord(r, input, 'dc1', plans.dcs) })
+    const loadUs = time(b => { const input = plans.inputs.get(b.topic)!; for (const r of b.records) { const p = parseRecord(r, input, 'dc1', plans.dcs); if (p.kind === 'version') store.getEntity(input.plan.id, p.entity) } })
+    const fullUs = time(b => absorb(engine, store, b, c.windowRecords), () => commit(engine, store))
     const stageUsPerRecord = { parse: parseUs, 'load state': loadUs - parseUs, 'merge + commit': fullUs - loadUs, total: fullUs }
 
     const dbMiB = (store.pageCount() * 4096) / 2 ** 20
@@ -165,4 +177,30 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+const CASE_SCRIPT = fileURLToPath(new URL('./engine-case.ts', import.meta.url))
+
+/**
+ * Runs one case in a child process (bench/engine-case.ts), so that its peak RSS is its own: neither an
+ * earlier case's nor the bench process's. The child's log lines are passed to `log`; its last stdout line is
+ * the result. `CONCORD_CHILD_NODE_ARGS` adds Node flags to the child, as for the concord children of e2e.
+ */
+export async function runEngineCaseInChild (c: EngineCase, log: (line: string) => void): Promise<EngineResult> {
+  const nodeArgs = (process.env.CONCORD_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(a => a !== '')
+  const child = spawn(process.execPath, [...nodeArgs, CASE_SCRIPT, JSON.stringify(c)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exit = once(child, 'exit')
+  let last: string | undefined
+  const lines = createInterface({ input: child.stdout })
+  lines.on('line', line => {
+    if (last !== undefined) log(last)
+    last = line
+  })
+  await once(lines, 'close')
+  const [code, signal] = await exit as [number | null, NodeJS.Signals | null]
+  if (code !== 0 || last === undefined) {
+    if (last !== undefined) log(last)
+    throw new Error(`engine case ${c.variant}, ${c.entities} entities: the child process exited (code ${code}, signal ${signal}) without a result`)
+  }
+  return JSON.parse(last) as EngineResult
 }
