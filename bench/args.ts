@@ -11,7 +11,7 @@ import type { TwoDcOptions } from './two-dc.ts'
  */
 export const suites = {
   engine: 'the processing core: batches straight to the pipeline, no Kafka',
-  e2e: "one DC on the lab's dc1 broker: throughput, RSS, latency",
+  e2e: "one DC on the lab's dc1 broker: bare consumer, Kafka Streams and concord on the same records; latency",
   'two-dc': 'both DCs with MirrorMaker 2: replication and merge latency',
   all: 'engine, e2e and two-dc in turn (the default)'
 } as const
@@ -42,7 +42,7 @@ export const suiteOptions: { readonly [S in OneSuite]: readonly BenchOption[] } 
   ],
   e2e: [
     { name: 'records', value: 'N', default: '1000000', smoke: '20000', meaning: 'records pre-loaded on dc1' },
-    { name: 'entities', value: 'N', default: '100000', smoke: '2000', meaning: 'entities they update' },
+    { name: 'entities', value: 'N,N,...', default: '100000,1000000', smoke: '2000', meaning: 'entities they update: one pre-load and one set of measurements each' },
     { name: 'seconds', value: 'S', default: '20', smoke: '3', meaning: 'duration of each latency phase' },
     { name: 'rate', value: 'R', meaning: "records/s of the fixed-rate phase; default half of concord's measured records/s" }
   ],
@@ -88,7 +88,7 @@ export const benchUsage = [
   ]), '  ')),
   'with all, an option applies to every suite that takes it; also:',
   column([['--smoke', 'tiny sizes, to keep the harness working (figures mean nothing)'], ['--help, -h', 'this text']], '  '),
-  'Each suite prints a table and writes JSON to bench/results/; see bench/README.md.'
+  'Each suite prints a table and writes JSON to bench/results/; then the targets table (see bench/README.md).'
 ].join('\n')
 
 const options: ParseArgsOptionsConfig = {
@@ -145,15 +145,16 @@ export function parseBenchArgs (argv: readonly string[]): BenchArgs {
       return n
     }
     const list = (name: string): string[] => (raw(name) ?? '').split(',')
-    return { raw, positive, list }
+    const positives = (name: string): number[] => list(name).map(n => {
+      if (!(Number(n) > 0)) problems.add(`--${name} must be positive numbers separated by commas, got "${n}"`)
+      return Number(n)
+    })
+    return { raw, positive, list, positives }
   }
 
   const engine = (): EngineOptions => {
-    const { raw, positive, list } = reader('engine')
-    const entities = list('entities').map(n => {
-      if (!(Number(n) > 0)) problems.add(`--entities must be positive numbers separated by commas, got "${n}"`)
-      return Number(n)
-    })
+    const { raw, positive, list, positives } = reader('engine')
+    const entities = positives('entities')
     const records = positive('records')
     const runs = positive('runs')
     const batchSize = positive('batch')
@@ -169,10 +170,10 @@ export function parseBenchArgs (argv: readonly string[]): BenchArgs {
     return { entities, records, runs, batchSize, windowRecords, synchronous: synchronous as EngineCase['synchronous'], cacheMb, variants }
   }
   const e2e = (): E2eOptions => {
-    const { raw, positive } = reader('e2e')
+    const { raw, positive, positives } = reader('e2e')
     return {
       records: positive('records'),
-      entities: positive('entities'),
+      entities: positives('entities'),
       seconds: positive('seconds'),
       ...(raw('rate') === undefined ? {} : { rate: positive('rate') })
     }

@@ -1,29 +1,34 @@
 import { randomUUID } from 'node:crypto'
-import { readFileSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startConcord, sum, type ConcordProcess } from '../lab/concord-process.ts'
 import { up } from '../lab/lab.ts'
 import { labSettings } from '../lab/settings.ts'
-import { partitionOf, prng } from '../lab/workload.ts'
+import { partitionOf } from '../lab/workload.ts'
 import { decodeMsgpack, encodeMsgpack } from '../src/codec/msgpack.ts'
-import { connectAdmin } from '../src/kafka/admin.ts'
+import { connectAdmin, type KafkaAdmin } from '../src/kafka/admin.ts'
 import { connectConsumer, type KafkaConsumer } from '../src/kafka/consumer.ts'
 import { connectProducer, type KafkaProducer } from '../src/kafka/producer.ts'
 import { headerString, type OutRecord } from '../src/model/record.ts'
-import { percentile } from './machine.ts'
+import { cpuSeconds, ensureKafkaStreamsApp, runKafkaStreams, type KafkaStreamsResult } from './kstreams.ts'
+import { peakRssMiB, percentile } from './machine.ts'
+import { preloadChunks, valueOf } from './preload.ts'
 import { H, originHeaders, suffixedKey } from '../src/wire/contract.ts'
 
 /**
- * End-to-end benchmark on one DC (the lab's dc1 broker, no MirrorMaker): N records pre-loaded as dc1's
- * writes on `<topic>` and dc2's on `dc2.<topic>`, then read by a bare consumer (the transport ceiling), run
- * through the codec alone, and processed by a `concord run` child process (sustained throughput and peak
- * RSS). With concord caught up, records are written at a fixed rate and at full speed, and each merged
- * record's latency (receive time - x-origin-ts) is taken on `<topic>.merged`.
+ * End-to-end benchmark on one DC (the lab's dc1 broker, no MirrorMaker), once per entity count: N records
+ * pre-loaded as dc1's writes on `<topic>` and dc2's on `dc2.<topic>` (bench/preload.ts), then, on those same
+ * records, read by a bare consumer (the transport ceiling), run through the codec alone, processed by the
+ * Kafka Streams baseline (bench/kstreams.ts) under at_least_once and under exactly_once_v2, and by a
+ * `concord run` child process (sustained throughput, peak RSS, CPU). With concord caught up, records are
+ * written at a fixed rate and at full speed, and each merged record's latency (receive time - x-origin-ts)
+ * is taken on concord's merged topic.
  */
 export interface E2eOptions {
   readonly records: number
-  readonly entities: number
+  /** Entity counts, one pre-load and one set of measurements each. */
+  readonly entities: readonly number[]
   /** Duration of each latency phase. */
   readonly seconds: number
   /** Fixed rate of the first latency phase; default half of concord's measured throughput. */
@@ -47,61 +52,32 @@ export interface LatencyPhase extends LatencyStats {
   readonly transport: LatencyStats
 }
 
-export interface E2eResult {
+/** The measurements on one pre-load. */
+export interface E2eCase {
+  readonly entities: number
   readonly topic: string
-  readonly partitions: number
   readonly meanValueBytes: number
   readonly preload: Throughput
   readonly bare: Throughput
   readonly codec: Throughput
-  readonly concord: Throughput & { readonly peakRssMiB: number }
+  readonly kafkaStreams: { readonly atLeastOnce: KafkaStreamsResult, readonly exactlyOnce: KafkaStreamsResult }
+  /** cpuSeconds: utime + stime of the child from its start to the poll at N, start-up included. */
+  readonly concord: Throughput & { readonly peakRssMiB: number, readonly cpuSeconds: number }
   readonly concordOverBare: number
+  /** concord's records/s over Kafka Streams at_least_once's. */
+  readonly concordOverKafkaStreams: number
   readonly latency: LatencyPhase[]
-  /** concord's peak RSS over the whole run, latency phases included. */
+  /** concord's peak RSS over the whole case, latency phases included. */
   readonly peakRssMiBAtEnd: number
+}
+
+export interface E2eResult {
+  readonly partitions: number
+  readonly cases: E2eCase[]
 }
 
 type Log = (line: string) => void
 interface Mark { readonly t: number, readonly n: number }
-
-/**
- * Records per send while pre-loading. kafkajs puts each topic-partition's share in one record batch, which
- * the broker caps at message.max.bytes (1 MiB by default): 10,000 records over 2 topics x 3 partitions
- * of ~300 bytes each stay well under it.
- */
-const PRELOAD_CHUNK = 10_000
-const PAD = 'p'.repeat(96)
-const STATUSES = ['open', 'paid', 'shipped'] as const
-
-/** A ~200-byte msgpack value. */
-function valueOf (entity: string, dc: string, ts: number, seq: number): Buffer {
-  return encodeMsgpack({ id: entity, dc, ts, seq, status: STATUSES[seq % 3], amount: seq % 100_000, currency: 'EUR', customer: `c-${seq % 9973}`, items: 1 + seq % 5, pad: PAD })
-}
-
-/**
- * The pre-loaded writes, in chunks: entities drawn uniformly from `entities`, each write by dc1 or dc2 at
- * random (so versions of an entity conflict across DCs), timestamps increasing from `baseTs`, partitioned
- * by entity id. Deterministic for a seed, so the codec baseline sees the same values.
- */
-function * preloadChunks (o: E2eOptions, topic: string, partitions: number, baseTs: number): Generator<OutRecord[]> {
-  const rand = prng(o.seed ?? 7)
-  for (let first = 0; first < o.records; first += PRELOAD_CHUNK) {
-    const chunk: OutRecord[] = []
-    for (let i = first; i < Math.min(o.records, first + PRELOAD_CHUNK); i++) {
-      const entity = `order-${Math.floor(rand() * o.entities)}`
-      const dc = rand() < 0.5 ? 'dc1' : 'dc2'
-      const ts = baseTs + i
-      chunk.push({
-        topic: dc === 'dc1' ? topic : `dc2.${topic}`,
-        partition: partitionOf(entity, partitions),
-        key: suffixedKey(entity, dc),
-        value: valueOf(entity, dc, ts, i),
-        headers: originHeaders({ dc, ts, counter: 0, eventId: `${ts.toString(16)}-${dc}-${i}` })
-      })
-    }
-    yield chunk
-  }
-}
 
 // Latency tools, shared with the two-DC suite.
 
@@ -208,16 +184,6 @@ export async function waitForCount (count: () => number, expected: number, idleM
   }
 }
 
-/** Peak resident set size (VmHWM) of a process, MiB; NaN when it cannot be read. */
-export function peakRssMiB (pid: number | undefined): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m === null ? NaN : Number(m[1]) / 1024
-  } catch {
-    return NaN
-  }
-}
-
 /** The error for a pipeline that stopped making progress, with what concord says about its output. */
 export async function stalled (what: string, procs: readonly ConcordProcess[]): Promise<Error> {
   const pending = await Promise.all(procs.map(p => p.metrics().then(m => sum(m, 'concord_outbox_pending'), () => NaN)))
@@ -313,44 +279,83 @@ async function concordThroughput (proc: ConcordProcess, total: number): Promise<
   }
 }
 
+interface Lab {
+  readonly bootstrap: string
+  readonly partitions: number
+  readonly root: string
+  readonly id: string
+  readonly admin: KafkaAdmin
+  readonly producer: KafkaProducer
+}
+
 export async function runE2e (o: E2eOptions, log: Log): Promise<E2eResult> {
   const settings = labSettings()
   await up(settings, line => log(`lab: ${line}`))
+  ensureKafkaStreamsApp(log)
   const { bootstrap } = settings.dcs[0]
-  const partitions = settings.partitions
-  const id = Date.now().toString(36)
+  const admin = await connectAdmin({ brokers: [bootstrap], clientId: 'concord-bench' })
+  try {
+    const producer = await connectProducer({ brokers: [bootstrap], clientId: 'concord-bench' })
+    try {
+      const lab: Lab = { bootstrap, partitions: settings.partitions, root: settings.root, id: Date.now().toString(36), admin, producer }
+      const cases: E2eCase[] = []
+      for (const entities of o.entities) cases.push(await runCase(lab, o, entities, log))
+      return { partitions: lab.partitions, cases }
+    } finally {
+      await producer.close().catch((err: unknown) => { log(`cleanup: ${String(err)}`) })
+    }
+  } finally {
+    await admin.close().catch((err: unknown) => { log(`cleanup: ${String(err)}`) })
+  }
+}
+
+async function runCase (lab: Lab, o: E2eOptions, entities: number, log: Log): Promise<E2eCase> {
+  const { bootstrap, partitions, admin, producer } = lab
   // The "-internal" suffix matches the lab MM2's topics.exclude, so MM2 does not copy the pre-load to dc2
-  // while concord is being measured.
-  const topic = `bench-${id}-internal`
+  // while it is being measured.
+  const topic = `bench-${lab.id}-e${entities}-internal`
   const inputs = [topic, `dc2.${topic}`]
-  const output = `${topic}.merged`
-  const work = join(settings.root, '.cache', 'bench', `e2e-${id}`)
+  // Kafka Streams writes `<topic>.merged` and `<topic>.dlq` (bench/kstreams); concord gets outputs of its own,
+  // created by itself as usual (a compacted changelog), so neither reads or appends to the other's.
+  const output = `${topic}.concord.merged`
+  const work = join(lab.root, '.cache', 'bench', `e2e-${lab.id}-e${entities}`)
   const baseTs = Date.now() - 30 * 86_400_000 // the pre-load is older than anything written live
+  const workload = { records: o.records, entities, ...(o.seed === undefined ? {} : { seed: o.seed }) }
   const stops: Array<() => Promise<unknown>> = []
   let ok = false
   try {
-    const admin = await connectAdmin({ brokers: [bootstrap], clientId: 'concord-bench' })
-    stops.push(() => admin.close())
     await admin.createTopics(inputs.map(t => ({ topic: t, partitions })))
-    const producer = await connectProducer({ brokers: [bootstrap], clientId: 'concord-bench' })
-    stops.push(() => producer.close())
-
-    log(`pre-loading ${o.records.toLocaleString('en-US')} records (${o.entities.toLocaleString('en-US')} entities) into ${inputs.join(' and ')} on dc1`)
-    const pre = await preload(producer, preloadChunks(o, topic, partitions, baseTs))
+    log(`e2e, ${entities.toLocaleString('en-US')} entities: pre-loading ${o.records.toLocaleString('en-US')} records into ${inputs.join(' and ')} on dc1`)
+    const pre = await preload(producer, preloadChunks(workload, topic, partitions, baseTs))
     log(`  ${Math.round(pre.recordsPerSecond).toLocaleString('en-US')} records/s produced, mean value ${pre.meanValueBytes.toFixed(0)} bytes`)
 
-    const codec = codecBaseline(preloadChunks(o, topic, partitions, baseTs))
+    const codec = codecBaseline(preloadChunks(workload, topic, partitions, baseTs))
     log(`codec alone: ${Math.round(codec.recordsPerSecond).toLocaleString('en-US')} records/s (msgpack decode + encode)`)
 
     const bare = await bareConsumer(bootstrap, inputs, o.records)
     log(`bare consumer: ${Math.round(bare.recordsPerSecond).toLocaleString('en-US')} records/s`)
 
-    const proc = await startConcord({ dc: 'dc1', peers: ['dc2'], brokers: bootstrap, topics: [{ name: topic, policy: 'lww' }], dir: work, groupId: `bench-e2e-${id}` })
+    const kafkaStreams = async (guarantee: 'at_least_once' | 'exactly_once_v2'): Promise<KafkaStreamsResult> => {
+      const r = await runKafkaStreams({ brokers: [bootstrap], topic, records: o.records, guarantee, log })
+      log(`Kafka Streams ${guarantee}: ${Math.round(r.recordsPerSecond).toLocaleString('en-US')} records/s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, CPU ${r.cpuSeconds.toFixed(1)} s`)
+      return r
+    }
+    const atLeastOnce = await kafkaStreams('at_least_once')
+    const exactlyOnce = await kafkaStreams('exactly_once_v2')
+
+    const proc = await startConcord({
+      dc: 'dc1',
+      peers: ['dc2'],
+      brokers: bootstrap,
+      topics: [{ name: topic, policy: 'lww', outputTopic: output, dlqTopic: `${topic}.concord.dlq`, conflictTopic: `${topic}.concord.conflicts` }],
+      dir: work,
+      groupId: `bench-e2e-${lab.id}-e${entities}`
+    })
     stops.push(() => stopAll([proc]))
     log(`concord started (pid ${proc.pid}, log ${proc.log})`)
     const run = await concordThroughput(proc, o.records)
-    const concord = { ...run, peakRssMiB: peakRssMiB(proc.pid) }
-    log(`concord: ${Math.round(concord.recordsPerSecond).toLocaleString('en-US')} records/s, peak RSS ${concord.peakRssMiB.toFixed(0)} MiB`)
+    const concord = { ...run, peakRssMiB: peakRssMiB(proc.pid), cpuSeconds: cpuSeconds(proc.pid) }
+    log(`concord: ${Math.round(concord.recordsPerSecond).toLocaleString('en-US')} records/s, peak RSS ${concord.peakRssMiB.toFixed(0)} MiB, CPU ${concord.cpuSeconds.toFixed(1)} s`)
 
     // Latency: new entities (each record changes the merged state and is emitted), read from the merged
     // topic's end as it was once the pre-load was consumed; the pre-load's own output is filtered out by key.
@@ -385,15 +390,17 @@ export async function runE2e (o: E2eOptions, log: Log): Promise<E2eResult> {
       latency.push({ phase, targetRate: rate, achievedRate: paced.rate, produced: paced.produced, ...latencyStats(got), transport: latencyStats(transport) })
       log(`  produced ${paced.produced.toLocaleString('en-US')} at ${Math.round(paced.rate).toLocaleString('en-US')} records/s, ${got.length.toLocaleString('en-US')} merged records seen`)
     }
-    const result: E2eResult = {
+    const result: E2eCase = {
+      entities,
       topic,
-      partitions,
       meanValueBytes: pre.meanValueBytes,
       preload: { records: pre.records, seconds: pre.seconds, recordsPerSecond: pre.recordsPerSecond },
       bare,
       codec,
+      kafkaStreams: { atLeastOnce, exactlyOnce },
       concord,
       concordOverBare: concord.recordsPerSecond / bare.recordsPerSecond,
+      concordOverKafkaStreams: concord.recordsPerSecond / atLeastOnce.recordsPerSecond,
       latency,
       peakRssMiBAtEnd: peakRssMiB(proc.pid)
     }

@@ -1,15 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { benchUsage, BenchUsageError, parseBenchArgs, type BenchRun, type EngineOptions } from './args.ts'
-import { runE2e, type E2eOptions, type LatencyStats } from './e2e.ts'
-import { runEngineCase, type EngineResult } from './engine.ts'
+import { runE2e, type E2eOptions, type E2eResult, type LatencyStats } from './e2e.ts'
+import { runEngineCaseInChild, type EngineResult } from './engine.ts'
 import { machine, table } from './machine.ts'
+import { evaluateTargets, type Outcome } from './targets.ts'
 import { runTwoDc, type TwoDcOptions } from './two-dc.ts'
 
 /**
  * `npm run bench -- [suite] [options]`. Suites: `engine` (no Kafka), `e2e` (dc1 of the lab), `two-dc` (the
  * lab with MM2), `all` (the default: the three in turn). Each prints a table and writes JSON to
- * bench/results/. See bench/README.md; the options, their defaults and smoke sizes are declared in args.ts
+ * bench/results/; then the targets table (bench/targets.ts) over what ran. See bench/README.md; the options, their defaults and smoke sizes are declared in args.ts
  * (`npm run bench -- --help` lists them). A refused command line prints why and the usage, and exits 2.
  */
 const log = (line: string): void => { console.log(line) }
@@ -22,16 +23,16 @@ function save (name: string, data: unknown): string {
   return file
 }
 
-async function engine ({ entities, records, runs, batchSize, windowRecords, cacheMb, synchronous, variants }: EngineOptions): Promise<void> {
+async function engine ({ entities, records, runs, batchSize, windowRecords, cacheMb, synchronous, variants }: EngineOptions): Promise<EngineResult[]> {
   const results: EngineResult[] = []
   for (const variant of variants) {
     for (const n of entities) {
       log(`engine ${variant}, ${n.toLocaleString('en-US')} entities, ${records.toLocaleString('en-US')} records x ${runs}, batch ${batchSize}, window ${windowRecords}, synchronous=${synchronous}, cache ${cacheMb} MiB`)
-      results.push(runEngineCase({ entities: n, records, batchSize, windowRecords, runs, variant, synchronous, cacheMb }, log))
+      results.push(await runEngineCaseInChild({ entities: n, records, batchSize, windowRecords, runs, variant, synchronous, cacheMb }, log))
     }
   }
   const m = machine()
-  console.log(`\nengine (no Kafka; WAL, synchronous=${synchronous}; ${batchSize}-record batches, one transaction per ${windowRecords}-record window) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
+  console.log(`\nengine (no Kafka; WAL, synchronous=${synchronous}; ${batchSize}-record batches, one transaction per ${windowRecords}-record window; one child process per case) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
   console.log(table(results.map(r => ({
     variant: r.variant,
     entities: r.entities,
@@ -45,24 +46,44 @@ async function engine ({ entities, records, runs, batchSize, windowRecords, cach
     'max RSS MiB': Math.round(r.maxRssMiB)
   }))))
   log(`\nsaved ${save('engine', { machine: m, results })}`)
+  return results
 }
 
 const ms = (x: number): string => x.toFixed(1)
 
-async function e2e (options: E2eOptions): Promise<void> {
+async function e2e (options: E2eOptions): Promise<E2eResult> {
   const r = await runE2e(options, log)
   const m = machine()
-  console.log(`\ne2e on dc1 (single broker, ${r.partitions} partitions; ${options.records.toLocaleString('en-US')} records, ${options.entities.toLocaleString('en-US')} entities, ~${Math.round(r.meanValueBytes)}-byte msgpack values) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
-  console.log(table([
-    { measure: 'bare consumer (transport ceiling)', 'records/s': Math.round(r.bare.recordsPerSecond), 'vs bare': '1.00', 'peak RSS MiB': '' },
-    { measure: 'codec alone (msgpack decode+encode)', 'records/s': Math.round(r.codec.recordsPerSecond), 'vs bare': (r.codec.recordsPerSecond / r.bare.recordsPerSecond).toFixed(2), 'peak RSS MiB': '' },
-    { measure: 'concord (consume, merge, commit, emit)', 'records/s': Math.round(r.concord.recordsPerSecond), 'vs bare': r.concordOverBare.toFixed(2), 'peak RSS MiB': Math.round(r.concord.peakRssMiB) }
-  ]))
+  const cases = r.cases.map(c => `${c.entities.toLocaleString('en-US')} entities ~${Math.round(c.meanValueBytes)}-byte values`).join(', ')
+  console.log(`\ne2e on dc1 (single broker, ${r.partitions} partitions; ${options.records.toLocaleString('en-US')} records per pre-load: ${cases}; msgpack) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
+  const ratio = (x: number): string => Number.isFinite(x) ? x.toFixed(2) : ''
+  const rss = (x: number): string | number => Number.isFinite(x) ? Math.round(x) : ''
+  const cpu = (x: number): string => Number.isFinite(x) ? x.toFixed(1) : ''
+  console.log(table(r.cases.flatMap(c => {
+    const ks = c.kafkaStreams.atLeastOnce.recordsPerSecond
+    const line = (measure: string, rps: number, peak: number, cpuS: number) => ({
+      entities: c.entities,
+      measure,
+      'records/s': Math.round(rps),
+      'vs bare': ratio(rps / c.bare.recordsPerSecond),
+      'vs KS ALO': ratio(rps / ks),
+      'peak RSS MiB': rss(peak),
+      'CPU s': cpu(cpuS)
+    })
+    return [
+      line('bare consumer (transport ceiling)', c.bare.recordsPerSecond, NaN, NaN),
+      line('codec alone (msgpack decode+encode)', c.codec.recordsPerSecond, NaN, NaN),
+      line('Kafka Streams at_least_once', ks, c.kafkaStreams.atLeastOnce.peakRssMiB, c.kafkaStreams.atLeastOnce.cpuSeconds),
+      line('Kafka Streams exactly_once_v2', c.kafkaStreams.exactlyOnce.recordsPerSecond, c.kafkaStreams.exactlyOnce.peakRssMiB, c.kafkaStreams.exactlyOnce.cpuSeconds),
+      line('concord (consume, merge, commit, emit)', c.concord.recordsPerSecond, c.concord.peakRssMiB, c.concord.cpuSeconds)
+    ]
+  })))
   console.log('\nlatency from the write (ms): to the merged record received, and to the input record received by a plain consumer (Kafka alone)')
-  console.log(table(r.latency.flatMap(l => [
+  console.log(table(r.cases.flatMap(c => c.latency.flatMap(l => [
     { path: 'write -> merged', stats: l as LatencyStats, l },
     { path: 'write -> input (transport)', stats: l.transport, l }
   ]).map(({ path, stats, l }) => ({
+    entities: c.entities,
     phase: l.phase,
     path,
     'target/s': l.targetRate === Infinity ? 'max' : l.targetRate,
@@ -73,9 +94,10 @@ async function e2e (options: E2eOptions): Promise<void> {
     p99: ms(stats.p99),
     p999: ms(stats.p999),
     max: ms(stats.max)
-  }))))
-  log(`concord peak RSS over the whole run ${Math.round(r.peakRssMiBAtEnd)} MiB`)
+  })))))
+  for (const c of r.cases) log(`concord peak RSS over the whole ${c.entities.toLocaleString('en-US')}-entity case ${Math.round(c.peakRssMiBAtEnd)} MiB`)
   log(`\nsaved ${save('e2e', { machine: m, options, result: r })}`)
+  return r
 }
 
 async function twoDc (options: TwoDcOptions): Promise<void> {
@@ -109,7 +131,30 @@ function commandLine (): BenchRun | undefined {
   return undefined
 }
 
+/** Runs a suite; on failure, logs it and gives why its targets are not measured, and no later suite runs. */
+let failed = false
+async function attempt<R> (suite: string, options: object | undefined, run: () => Promise<R>): Promise<Outcome<R>> {
+  if (options === undefined) return { why: `the ${suite} suite did not run` }
+  if (failed) return { why: `the ${suite} suite did not run (an earlier suite failed)` }
+  try {
+    return { result: await run() }
+  } catch (err) {
+    failed = true
+    process.exitCode = 1
+    console.error(`\n${suite} failed:`, err)
+    return { why: `the ${suite} suite failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }
+  }
+}
+
 const args = commandLine()
-if (args?.engine !== undefined) await engine(args.engine)
-if (args?.e2e !== undefined) await e2e(args.e2e)
-if (args?.twoDc !== undefined) await twoDc(args.twoDc)
+if (args !== undefined) {
+  const engineOutcome = await attempt('engine', args.engine, () => engine(args.engine!))
+  const e2eOutcome = await attempt('e2e', args.e2e, () => e2e(args.e2e!))
+  await attempt('two-dc', args.twoDc, () => twoDc(args.twoDc!))
+  const targets = evaluateTargets({ engine: engineOutcome, e2e: e2eOutcome })
+  const m = machine()
+  console.log(`\ntargets (issue #9; ratio = measured ÷ threshold) on ${m.cpu}, ${m.cores} cores, node ${m.node}`)
+  console.log(table(targets.map((t, i) => ({ '#': i + 1, target: t.target, measured: t.measured, threshold: t.threshold, ratio: t.ratio === null ? '' : t.ratio.toFixed(2), met: t.met })), ['target', 'met']))
+  targets.forEach((t, i) => { if (t.note !== '') log(`  [${i + 1}] ${t.note}`) })
+  log(`\nsaved ${save('targets', { machine: m, suite: args.suite, targets })}`)
+}

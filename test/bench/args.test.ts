@@ -22,7 +22,7 @@ test('no arguments run every suite at its defaults', () => {
     help: false,
     suite: 'all',
     engine: { entities: [10000, 1000000, 10000000], records: 1000000, runs: 3, batchSize: 2000, windowRecords: 50000, synchronous: 'normal', cacheMb: 64, variants: ['lww-header', 'lww-value-ts'] },
-    e2e: { records: 1000000, entities: 100000, seconds: 20 },
+    e2e: { records: 1000000, entities: [100000, 1000000], seconds: 20 },
     twoDc: { rate: 2000, seconds: 20 }
   })
 })
@@ -32,7 +32,7 @@ test('--smoke shrinks the sizes that have a smoke value and keeps the others', (
     help: false,
     suite: 'all',
     engine: { entities: [1000], records: 20000, runs: 1, batchSize: 2000, windowRecords: 50000, synchronous: 'normal', cacheMb: 64, variants: ['lww-header', 'lww-value-ts'] },
-    e2e: { records: 20000, entities: 2000, seconds: 3 },
+    e2e: { records: 20000, entities: [2000], seconds: 3 },
     twoDc: { rate: 500, seconds: 3 }
   })
 })
@@ -42,7 +42,7 @@ test('a named suite gets only its own options', () => {
   const e2e = run('e2e', '--smoke')
   assert.equal(e2e.engine, undefined)
   assert.equal(e2e.twoDc, undefined)
-  assert.deepEqual(e2e.e2e, { records: 20000, entities: 2000, seconds: 3 })
+  assert.deepEqual(e2e.e2e, { records: 20000, entities: [2000], seconds: 3 })
 })
 
 test('a given value beats the smoke size, in either spelling and in any position', () => {
@@ -60,7 +60,7 @@ test('e2e has no fixed rate unless --rate is given', () => {
 test('with all, an option applies to every suite that takes it', () => {
   const args = run('--records', '300', '--seconds', '4', '--rate', '100')
   assert.equal(args.engine!.records, 300)
-  assert.deepEqual(args.e2e, { records: 300, entities: 100000, seconds: 4, rate: 100 })
+  assert.deepEqual(args.e2e, { records: 300, entities: [100000, 1000000], seconds: 4, rate: 100 })
   assert.deepEqual(args.twoDc, { rate: 100, seconds: 4 })
 })
 
@@ -87,7 +87,7 @@ test('a bad number is refused with the option and the value', () => {
   for (const name of ['records', 'runs', 'batch', 'cache-mb']) {
     for (const bad of ['0', '-3', 'x', '']) refused(['engine', `--${name}=${bad}`], `--${name} must be a positive number, got "${bad}"`)
   }
-  for (const name of ['records', 'entities', 'seconds', 'rate']) refused(['e2e', `--${name}`, 'x'], `--${name} must be a positive number, got "x"`)
+  for (const name of ['records', 'seconds', 'rate']) refused(['e2e', `--${name}`, 'x'], `--${name} must be a positive number, got "x"`)
   for (const name of ['rate', 'seconds']) refused(['two-dc', `--${name}`, '0'], `--${name} must be a positive number, got "0"`)
 })
 
@@ -102,8 +102,12 @@ test('every bad value is reported at once, each once', () => {
   refused(['--records', '0', '--synchronous', 'off'], '--records must be a positive number, got "0"\n--synchronous must be normal or full, got "off"')
 })
 
-test('a list of entity counts is refused for e2e, where --entities is one number', () => {
-  refused(['--entities', '10,20'], '--entities must be a positive number, got "10,20"')
+test('with all, a list of entity counts goes to both engine and e2e, and a bad entry is reported once', () => {
+  const args = run('--entities', '10,20')
+  assert.deepEqual(args.engine!.entities, [10, 20])
+  assert.deepEqual(args.e2e!.entities, [10, 20])
+  refused(['--entities', '10,x'], '--entities must be positive numbers separated by commas, got "x"')
+  refused(['e2e', '--entities', 'x'], '--entities must be positive numbers separated by commas, got "x"')
 })
 
 test('an unknown option is refused by the name it was given', () => {
