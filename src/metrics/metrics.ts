@@ -28,7 +28,7 @@ export class Metrics {
 
   readonly batchDuration = new Histogram({
     name: 'concord_batch_duration_seconds',
-    help: 'Time to process one consumed batch: parse, merge and commit the state transaction (its output is produced in the background)',
+    help: 'Time to process one consumed batch: parse and merge it into the commit window, and commit the window when the batch closes it (its output is produced in the background)',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry]
   })

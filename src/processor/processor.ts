@@ -50,11 +50,11 @@ export const DEFAULT_COMMIT_WINDOW: CommitWindow = Object.freeze({ intervalMs: 5
 
 /**
  * Runs the engine on Kafka: consumes every input topic that exists (waiting for the others and picking them
- * up when they appear), absorbs each batch into the engine's commit window and commits the window's state, offsets
- * and output in one transaction (see CommitWindow), and produces the output in the background, in commit
- * order. Positions come from the store, so a restart resumes exactly
- * after the last committed batch, and output committed before a crash is produced on start. Ready while
- * partitions of the inputs are assigned to it.
+ * up when they appear), absorbs each batch into the engine's commit window and commits the window's state,
+ * offsets and output in one transaction (see CommitWindow), and produces the output in the background, in
+ * commit order. Positions come from the store, so a restart resumes exactly after the last committed window
+ * (the records of a window lost in a crash are consumed again), and output committed before a crash is
+ * produced on start. Ready while partitions of the inputs are assigned to it.
  */
 export class Processor {
   readonly #d: ProcessorDeps
@@ -184,16 +184,17 @@ export class Processor {
     try {
       this.#counted.push({ batch, counts: engine.absorb(batch) })
     } catch (err) {
+      end()
       this.#fail(err)
       return
-    } finally {
-      end()
     }
     const age = performance.now() - (engine.windowOpenedAt ?? 0)
     if (reachesEnd(batch) || engine.windowRecords >= this.#window.maxRecords || age >= this.#window.intervalMs) {
       const outbox = this.#commitWindow()
+      end()
       if (outbox > 0) await this.#flush.committed()
     } else {
+      end()
       this.#due ??= setTimeout(() => {
         this.#due = undefined
         if (this.#commitWindow() > 0) this.#flush.committed().catch(() => {})

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { createRequire, Module } from 'node:module'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import fc from 'fast-check'
 import '../../src/kafka/kafkajs.ts'
-import { GROUP_MESSAGES_PATH, groupMessagesPerPartition } from '../../src/kafka/kafkajs-patch.ts'
+import { encodeRecordV0, GROUP_MESSAGES_PATH, groupMessagesPerPartition, RECORD_V0_PATH } from '../../src/kafka/kafkajs-patch.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -32,6 +32,30 @@ it('groups like kafkajs\' own version: same partitions, each list in the origina
     const args = { topic: 't', partitionMetadata: Array.from({ length: partitions }), messages, partitioner: ({ message }: { message: number }) => message % Math.max(1, partitions) }
     assert.deepEqual(groupMessagesPerPartition(args), original(args))
   }))
+})
+
+it('kafkajs\' produce request loads the one-allocation record encoder', () => {
+  assert.equal(require(RECORD_V0_PATH), encodeRecordV0)
+  const request = require('kafkajs/src/protocol/requests/produce/v3/request.js') as unknown
+  assert.ok(request !== undefined)
+  const loaded = require.cache[require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js')]
+  assert.equal(loaded?.children.find(c => c.filename === RECORD_V0_PATH)?.exports, encodeRecordV0)
+})
+
+it('encodes records to the same bytes as kafkajs\' own Record v0', () => {
+  // kafkajs 2.2.4's module, compiled from its file apart from the patched one in the cache.
+  const original = new Module(RECORD_V0_PATH) as Module & { _compile (code: string, file: string): void, paths: string[] }
+  original.filename = RECORD_V0_PATH
+  original.paths = (Module as unknown as { _nodeModulePaths (dir: string): string[] })._nodeModulePaths(join(RECORD_V0_PATH, '..'))
+  original._compile(readFileSync(RECORD_V0_PATH, 'utf8'), RECORD_V0_PATH)
+  const kafkajsRecord = original.exports as (args: unknown) => { buffer: Buffer }
+  const bytes = fc.oneof(fc.constant(null), fc.uint8Array({ maxLength: 300 }).map(a => Buffer.from(a)), fc.string({ maxLength: 40 }))
+  const header = fc.oneof(fc.uint8Array({ maxLength: 60 }).map(a => Buffer.from(a)), fc.string({ maxLength: 30 }))
+  const headers = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.oneof(header, fc.array(header, { minLength: 1, maxLength: 3 })), { maxKeys: 5 })
+  fc.assert(fc.property(fc.nat(100_000), fc.integer({ min: 0, max: 2 ** 40 }), bytes, bytes, headers, (offsetDelta, timestampDelta, key, value, hs) => {
+    const args = { offsetDelta, timestampDelta, key, value, headers: hs }
+    assert.deepEqual((encodeRecordV0(args) as unknown as { buffer: Buffer }).buffer, kafkajsRecord(args).buffer)
+  }), { numRuns: 1000 })
 })
 
 it('nothing but src/kafka/kafkajs.ts imports kafkajs at run time', () => {
