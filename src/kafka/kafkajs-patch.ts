@@ -31,13 +31,17 @@ export function groupMessagesPerPartition<M> ({ topic, partitionMetadata, messag
   return result
 }
 
-if (require.cache[GROUP_MESSAGES_PATH] === undefined) {
-  const mod = new Module(GROUP_MESSAGES_PATH)
-  mod.filename = GROUP_MESSAGES_PATH
+/** Puts `exports` in Node's module cache as the module at `path`, unless kafkajs loaded that module already. */
+function install (path: string, exports: unknown): void {
+  if (require.cache[path] !== undefined) return
+  const mod = new Module(path)
+  mod.filename = path
   mod.loaded = true
-  mod.exports = groupMessagesPerPartition
-  require.cache[GROUP_MESSAGES_PATH] = mod
+  mod.exports = exports
+  require.cache[path] = mod
 }
+
+install(GROUP_MESSAGES_PATH, groupMessagesPerPartition)
 
 /**
  * kafkajs 2.2.4 encodes each produced record with a fresh 512-byte zero-filled Encoder, plus one more per
@@ -101,10 +105,4 @@ export function encodeRecordV0 ({ offsetDelta = 0, timestampDelta = 0, key, valu
   return encoder
 }
 
-if (require.cache[RECORD_V0_PATH] === undefined) {
-  const mod = new Module(RECORD_V0_PATH)
-  mod.filename = RECORD_V0_PATH
-  mod.loaded = true
-  mod.exports = encodeRecordV0
-  require.cache[RECORD_V0_PATH] = mod
-}
+install(RECORD_V0_PATH, encodeRecordV0)
