@@ -1,9 +1,10 @@
-import type { HeaderValue, RecordHeaders } from '../model/record.ts'
+import { headerValues, type RecordHeaders } from '../model/record.ts'
 
 /**
  * A record's headers inside the outbox blob (outbox-codec.ts): u32 count, then per header u32 key length,
- * key (UTF-8), i32 value length (-1 for a null value), value bytes; big-endian. Repeated keys are kept in order. Dead letters copy a
- * record's headers whatever they hold, so no length here is smaller than Kafka's own limits.
+ * key (UTF-8), i32 value length (-1 for a null value), value bytes; big-endian. Repeated keys are kept in
+ * order. Dead letters copy a record's headers whatever they hold, so no length here is smaller than Kafka's
+ * own limits.
  */
 export function encodeHeaders (headers: RecordHeaders): Buffer {
   const out = Buffer.allocUnsafe(headersSize(headers))
@@ -14,12 +15,9 @@ export function encodeHeaders (headers: RecordHeaders): Buffer {
 /** The encoded size of `headers`, in bytes. */
 export function headersSize (headers: RecordHeaders): number {
   let size = 4
-  for (const k in headers) {
-    const raw = headers[k]
-    if (raw === undefined) continue
+  for (const [k, raw] of Object.entries(headers)) {
     const kLen = Buffer.byteLength(k, 'utf8')
-    for (const v of Array.isArray(raw) ? raw as readonly HeaderValue[] : [raw as HeaderValue]) {
-      if (v === undefined) continue
+    for (const v of headerValues(raw)) {
       size += 8 + kLen + (v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length)
     }
   }
@@ -34,11 +32,8 @@ export function writeHeaders (headers: RecordHeaders, out: Buffer, at: number): 
   const countAt = at
   let count = 0
   at += 4
-  for (const k in headers) {
-    const raw = headers[k]
-    if (raw === undefined) continue
-    for (const v of Array.isArray(raw) ? raw as readonly HeaderValue[] : [raw as HeaderValue]) {
-      if (v === undefined) continue
+  for (const [k, raw] of Object.entries(headers)) {
+    for (const v of headerValues(raw)) {
       count++
       const kLen = out.write(k, at + 4, 'utf8')
       out.writeUInt32BE(kLen, at)
