@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { connectAdmin } from '../src/kafka/admin.ts'
-import { peakRssMiB } from './machine.ts'
+import { cpuSeconds, peakRssMiB } from './machine.ts'
 
 /**
  * The Kafka Streams baseline (bench/kstreams/): concord's lww job written as a Kafka Streams Processor API
@@ -128,29 +128,6 @@ export function ensureKafkaStreamsApp (log: Log): KafkaStreamsApp {
  */
 export function freshAppId (guarantee: Guarantee): string {
   return `__bench-kstreams-${guarantee.replaceAll('_', '-')}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`
-}
-
-let clockTicks: number | undefined
-/** USER_HZ, the unit of /proc/<pid>/stat times: `getconf CLK_TCK`, 100 on Linux as a fallback. */
-function ticksPerSecond (): number {
-  if (clockTicks === undefined) {
-    const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })
-    const n = Number(out.stdout?.trim())
-    clockTicks = out.status === 0 && Number.isInteger(n) && n > 0 ? n : 100
-  }
-  return clockTicks
-}
-
-/** utime + stime of a process, all its threads, in seconds; NaN when it cannot be read. */
-export function cpuSeconds (pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name, field 2, is in parentheses and may hold spaces: count fields after its ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond()
-  } catch {
-    return NaN
-  }
 }
 
 /** One line of the app's stdout (Progress.java). */

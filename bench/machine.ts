@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 
@@ -41,6 +42,29 @@ export function peakRssMiB (pid: number | undefined): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return m === null ? NaN : Number(m[1]) / 1024
+  } catch {
+    return NaN
+  }
+}
+
+let clockTicks: number | undefined
+/** USER_HZ, the unit of /proc/<pid>/stat times: `getconf CLK_TCK`, 100 on Linux as a fallback. */
+function ticksPerSecond (): number {
+  if (clockTicks === undefined) {
+    const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })
+    const n = Number(out.stdout?.trim())
+    clockTicks = out.status === 0 && Number.isInteger(n) && n > 0 ? n : 100
+  }
+  return clockTicks
+}
+
+/** utime + stime of a process, all its threads, in seconds; NaN when it cannot be read. */
+export function cpuSeconds (pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name, field 2, is in parentheses and may hold spaces: count fields after its ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond()
   } catch {
     return NaN
   }
