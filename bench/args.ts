@@ -32,13 +32,14 @@ export interface BenchOption {
 export const suiteOptions: { readonly [S in OneSuite]: readonly BenchOption[] } = {
   engine: [
     { name: 'entities', value: 'N,N,...', default: '10000,1000000,10000000', smoke: '1000', meaning: 'keyspace sizes, one case each' },
-    { name: 'records', value: 'N', default: '1000000', smoke: '20000', meaning: 'updates per run' },
+    { name: 'records', value: 'N', default: '300000', smoke: '20000', meaning: 'updates per run' },
     { name: 'runs', value: 'N', default: '3', smoke: '1', meaning: 'runs per case; the median is reported' },
     { name: 'batch', value: 'N', default: '2000', meaning: 'records per batch, as the consumer hands them over' },
     { name: 'window', value: 'N', default: '50000', meaning: 'records per commit window, one transaction each (the store.windowRecords a loaded processor reaches)' },
     { name: 'synchronous', value: 'normal|full', default: 'normal', meaning: "SQLite's synchronous setting" },
     { name: 'cache-mb', value: 'N', default: '64', meaning: 'SQLite page cache, MiB' },
-    { name: 'variants', value: 'V,...', default: 'lww-header,lww-value-ts', meaning: `any of ${Object.keys(VARIANTS).join(', ')}, or all (see bench/engine.ts)` }
+    { name: 'variants', value: 'V,...', default: 'all', meaning: `any of ${Object.keys(VARIANTS).join(', ')}, or all (see bench/engine.ts)` },
+    { name: 'variants-at', value: 'N,N,...', meaning: 'keyspace sizes (among --entities) at which the variants other than lww-header run (lww-header runs at every one); default 1000000 if among --entities, else every --entities' }
   ],
   e2e: [
     { name: 'records', value: 'N', default: '1000000', smoke: '20000', meaning: 'records pre-loaded on dc1' },
@@ -55,6 +56,8 @@ export const suiteOptions: { readonly [S in OneSuite]: readonly BenchOption[] } 
 export type EngineOptions = Omit<EngineCase, 'entities' | 'variant'> & {
   readonly entities: readonly number[]
   readonly variants: readonly EngineCase['variant'][]
+  /** The entity counts at which variants other than lww-header run. */
+  readonly variantsAt: readonly number[]
 }
 
 /** What to run: each chosen suite's options, absent for a suite that does not run. */
@@ -167,7 +170,11 @@ export function parseBenchArgs (argv: readonly string[]): BenchArgs {
       if (!(v in VARIANTS)) problems.add(`--variants must list some of ${Object.keys(VARIANTS).join(', ')} (or be all), got "${v}"`)
       return v as EngineCase['variant']
     })
-    return { entities, records, runs, batchSize, windowRecords, synchronous: synchronous as EngineCase['synchronous'], cacheMb, variants }
+    const variantsAt = raw('variants-at') === undefined ? (entities.includes(1_000_000) ? [1_000_000] : entities) : positives('variants-at')
+    for (const n of variantsAt) {
+      if (!entities.includes(n)) problems.add(`--variants-at must list some of --entities (${entities.join(',')}), got ${n}`)
+    }
+    return { entities, records, runs, batchSize, windowRecords, synchronous: synchronous as EngineCase['synchronous'], cacheMb, variants, variantsAt }
   }
   const e2e = (): E2eOptions => {
     const { raw, positive, positives } = reader('e2e')

@@ -23,10 +23,12 @@ function save (name: string, data: unknown): string {
   return file
 }
 
-async function engine ({ entities, records, runs, batchSize, windowRecords, cacheMb, synchronous, variants }: EngineOptions): Promise<EngineResult[]> {
+async function engine ({ entities, records, runs, batchSize, windowRecords, cacheMb, synchronous, variants, variantsAt }: EngineOptions): Promise<EngineResult[]> {
   const results: EngineResult[] = []
   for (const variant of variants) {
     for (const n of entities) {
+      // lww-header is the targets' reference, at every keyspace size; the other variants where --variants-at says.
+      if (variant !== 'lww-header' && !variantsAt.includes(n)) continue
       log(`engine ${variant}, ${n.toLocaleString('en-US')} entities, ${records.toLocaleString('en-US')} records x ${runs}, batch ${batchSize}, window ${windowRecords}, synchronous=${synchronous}, cache ${cacheMb} MiB`)
       results.push(await runEngineCaseInChild({ entities: n, records, batchSize, windowRecords, runs, variant, synchronous, cacheMb }, log))
     }

@@ -17,11 +17,13 @@ function refused (argv: readonly string[], message: string): void {
   })
 }
 
+const ALL_VARIANTS = ['lww-header', 'lww-unvalidated', 'lww-value-ts', 'lww-fields', 'counter', 'max', 'min', 'union', 'dc-priority']
+
 test('no arguments run every suite at its defaults', () => {
   assert.deepEqual(run(), {
     help: false,
     suite: 'all',
-    engine: { entities: [10000, 1000000, 10000000], records: 1000000, runs: 3, batchSize: 2000, windowRecords: 50000, synchronous: 'normal', cacheMb: 64, variants: ['lww-header', 'lww-value-ts'] },
+    engine: { entities: [10000, 1000000, 10000000], records: 300000, runs: 3, batchSize: 2000, windowRecords: 50000, synchronous: 'normal', cacheMb: 64, variants: ALL_VARIANTS, variantsAt: [1000000] },
     e2e: { records: 1000000, entities: [100000, 1000000], seconds: 20 },
     twoDc: { rate: 2000, seconds: 20 }
   })
@@ -31,7 +33,7 @@ test('--smoke shrinks the sizes that have a smoke value and keeps the others', (
   assert.deepEqual(run('--smoke'), {
     help: false,
     suite: 'all',
-    engine: { entities: [1000], records: 20000, runs: 1, batchSize: 2000, windowRecords: 50000, synchronous: 'normal', cacheMb: 64, variants: ['lww-header', 'lww-value-ts'] },
+    engine: { entities: [1000], records: 20000, runs: 1, batchSize: 2000, windowRecords: 50000, synchronous: 'normal', cacheMb: 64, variants: ALL_VARIANTS, variantsAt: [1000] },
     e2e: { records: 20000, entities: [2000], seconds: 3 },
     twoDc: { rate: 500, seconds: 3 }
   })
@@ -47,9 +49,14 @@ test('a named suite gets only its own options', () => {
 
 test('a given value beats the smoke size, in either spelling and in any position', () => {
   const engine = run('--records=500', 'engine', '--smoke', '--entities', '10,20', '--synchronous', 'full', '--variants', 'lww-value-ts', '--cache-mb', '8', '--batch=100', '--runs', '2').engine
-  assert.deepEqual(engine, { entities: [10, 20], records: 500, runs: 2, batchSize: 100, windowRecords: 50000, synchronous: 'full', cacheMb: 8, variants: ['lww-value-ts'] })
-  assert.deepEqual(run('engine', '--variants', 'all').engine?.variants,
-    ['lww-header', 'lww-unvalidated', 'lww-value-ts', 'lww-fields', 'counter', 'max', 'min', 'union', 'dc-priority'])
+  assert.deepEqual(engine, { entities: [10, 20], records: 500, runs: 2, batchSize: 100, windowRecords: 50000, synchronous: 'full', cacheMb: 8, variants: ['lww-value-ts'], variantsAt: [10, 20] })
+  assert.deepEqual(run('engine', '--variants', 'all').engine?.variants, ALL_VARIANTS)
+})
+
+test('--variants-at picks the keyspace sizes of the variants other than lww-header, among --entities', () => {
+  assert.deepEqual(run('engine', '--variants-at', '10000').engine?.variantsAt, [10000])
+  assert.deepEqual(run('engine', '--entities', '5,6').engine?.variantsAt, [5, 6])
+  refused(['engine', '--variants-at', '7'], '--variants-at must list some of --entities (10000,1000000,10000000), got 7')
 })
 
 test('e2e has no fixed rate unless --rate is given', () => {
