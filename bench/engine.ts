@@ -17,6 +17,7 @@ import { SqliteStateStore } from '../src/store/sqlite-state-store.ts'
 import type { StateStore } from '../src/store/state-store.ts'
 import { batches } from './engine-workload.ts'
 import { median } from './machine.ts'
+import { TimedStore } from './timed-store.ts'
 import { H, suffixedKey } from '../src/wire/contract.ts'
 
 /**
@@ -67,7 +68,7 @@ export interface EngineResult extends EngineCase {
   readonly dbMiB: number
 }
 
-function setup (c: EngineCase, dir: string): { store: StateStore, engine: Engine, plans: Plans } {
+function setup (c: EngineCase, dir: string): { store: TimedStore, engine: Engine, plans: Plans } {
   const config = validateConfig({
     dc: 'dc1',
     peers: ['dc2'],
@@ -75,7 +76,7 @@ function setup (c: EngineCase, dir: string): { store: StateStore, engine: Engine
     topics: [{ name: 'orders', ...VARIANTS[c.variant] }],
     store: { dir, synchronous: c.synchronous, cacheMb: c.cacheMb }
   }, { policies })
-  const store = new SqliteStateStore(openDatabase(config.store))
+  const store = new TimedStore(new SqliteStateStore(openDatabase(config.store)))
   const plans = planTopics(config, (name, format) => store.topicId(name, format))
   for (const t of plans.topics) { t.outputPartitions = 1; t.dlqPartitions = 1; t.conflictPartitions = 1; t.inputPartitions = 1 }
   return { store, engine: new Engine(store, plans), plans }
@@ -158,8 +159,20 @@ export function runEngineCase (c: EngineCase, log: (line: string) => void): Engi
     }
     const parseUs = time(b => { const input = plans.inputs.get(b.topic)!; for (const r of b.records) parseRecord(r, input, 'dc1', plans.dcs) })
     const loadUs = time(b => { const input = plans.inputs.get(b.topic)!; for (const r of b.records) { const p = parseRecord(r, input, 'dc1', plans.dcs); if (p.kind === 'version') store.getEntity(input.plan.id, p.entity) } })
+    // The whole pipeline again, with the store's calls timed: SQLite's share of it, by statement.
+    store.timing = true
     const fullUs = time(b => absorb(engine, store, b, c.windowRecords), () => commit(engine, store))
-    const stageUsPerRecord = { parse: parseUs, 'load state': loadUs - parseUs, 'merge + commit': fullUs - loadUs, total: fullUs }
+    store.timing = false
+    const perRecord = (ms: number): number => ms * 1000 / sampleRecords
+    const sqlite = { 'SQLite read': perRecord(store.times.read), 'SQLite write': perRecord(store.times.write), 'SQLite COMMIT': perRecord(store.times.commit) }
+    const stageUsPerRecord = {
+      parse: parseUs,
+      'load state': loadUs - parseUs,
+      'merge + commit': fullUs - loadUs,
+      total: fullUs,
+      ...sqlite,
+      'concord code': fullUs - Object.values(sqlite).reduce((a, b) => a + b, 0)
+    }
 
     const dbMiB = (store.pageCount() * 4096) / 2 ** 20
     store.close()

@@ -44,6 +44,10 @@ async function engine ({ entities, records, runs, batchSize, windowRecords, cach
     'parse µs': r.stageUsPerRecord.parse!,
     'load µs': r.stageUsPerRecord['load state']!,
     'merge+commit µs': r.stageUsPerRecord['merge + commit']!,
+    'SQLite read µs': r.stageUsPerRecord['SQLite read']!,
+    'SQLite write µs': r.stageUsPerRecord['SQLite write']!,
+    'SQLite COMMIT µs': r.stageUsPerRecord['SQLite COMMIT']!,
+    'concord code µs': r.stageUsPerRecord['concord code']!,
     'db MiB': Math.round(r.dbMiB),
     'max RSS MiB': Math.round(r.maxRssMiB)
   }))))
