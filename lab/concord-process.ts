@@ -47,6 +47,8 @@ export interface ConcordSpec {
   readonly groupId?: string
   /** Return once /readyz answers 200 (default), or as soon as /healthz does. */
   readonly waitReady?: boolean
+  /** More keys of the `kafka` section (e.g. `tls`, `sasl`). */
+  readonly kafka?: Readonly<Record<string, unknown>>
 }
 
 export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> {
@@ -56,7 +58,7 @@ export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> 
   writeFileSync(configFile, stringify({
     dc: spec.dc,
     peers: spec.peers,
-    kafka: { brokers: [spec.brokers], ...(spec.groupId === undefined ? {} : { groupId: spec.groupId }) },
+    kafka: { brokers: [spec.brokers], ...(spec.groupId === undefined ? {} : { groupId: spec.groupId }), ...spec.kafka },
     topics: spec.topics,
     store: { dir: join(spec.dir, 'state') },
     http: { port },

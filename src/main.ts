@@ -1,3 +1,4 @@
+import { readKafkaSecurity } from './config/kafka-security.ts'
 import type { Config } from './config/schema.ts'
 import { startHttp } from './http/server.ts'
 import { connectAdmin } from './kafka/admin.ts'
@@ -22,11 +23,13 @@ export interface Running {
 }
 
 /**
- * Loads the custom policy modules and binds every topic's policy, the checks beyond the file's own that
- * `check-config` makes (a dc-priority order that misses a DC, a counter on raw values, a bad module).
+ * Loads the custom policy modules and binds every topic's policy, and reads the TLS and SASL files: the checks
+ * beyond the file's own that `check-config` makes (a dc-priority order that misses a DC, a counter on raw
+ * values, a bad module, a CA file that cannot be read).
  */
 export async function checkPolicies (config: Config): Promise<void> {
   planTopics(config, () => 0, await loadPolicyModules(config))
+  readKafkaSecurity(config.kafka)
 }
 
 /**
@@ -61,6 +64,7 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     opened.push(() => new Promise<void>(resolve => http.server.close(() => resolve())))
     const kafkaLog = log.child({ component: 'kafka' })
     const client: ClientOptions = {
+      ...readKafkaSecurity(config.kafka),
       brokers: config.kafka.brokers,
       clientId: config.kafka.clientId,
       onLog: (level, message, extra) => kafkaLog[level](extra, message)

@@ -32,6 +32,15 @@ export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 's
 const dcId = (options: object = {}) => Type.String({ pattern: DC_ID_PATTERN.source, expected: dcIdExpected, ...options })
 const text = (options: object) => Type.String(options)
 const topicName = (options: object) => Type.String({ expected: topicNameExpected, test: isTopicName, ...options })
+/** An optional file path: empty for none, else resolved against the working directory. */
+const path = (options: object) => Type.String({
+  minLength: 0,
+  default: '',
+  finish: (p: string) => p === '' ? p : resolve(p),
+  docType: 'path',
+  docDefault: 'none',
+  ...options
+})
 const oneOf = <const T extends string>(names: readonly T[], options: object) =>
   Type.Union(names.map(n => Type.Literal(n)), options)
 /** A default computed from the DC id: undefined while the id is invalid (that problem is reported already). */
@@ -93,6 +102,28 @@ export function configSchema (policies: PolicyCatalog) {
         docDefault: '`concord-<dc>`',
         description: 'consumer group; unique per deployment (deployments sharing a group split the partitions between them)',
         env: 'CONCORD_KAFKA_GROUP_ID'
+      }),
+      tls: Type.Object({
+        enabled: Type.Boolean({ default: false, description: 'connect to the brokers over TLS' }),
+        caFile: path({ description: 'PEM file of the CA(s) to trust for the brokers\' certificates; empty: the system\'s CAs' }),
+        certFile: path({ description: 'PEM file of this client\'s certificate, for brokers that require one (with `keyFile`)' }),
+        keyFile: path({ description: 'PEM file of the private key of `certFile`' })
+      }),
+      sasl: Type.Object({
+        mechanism: oneOf(['none', 'plain', 'scram-sha-256', 'scram-sha-512'], {
+          default: 'none',
+          description: 'SASL authentication to the brokers (use with `tls.enabled`: PLAIN sends the password as is)'
+        }),
+        username: text({ minLength: 0, default: '', docDefault: 'none', description: 'SASL user name', env: 'CONCORD_KAFKA_SASL_USERNAME' }),
+        password: text({
+          minLength: 0,
+          default: '',
+          docDefault: 'none',
+          secret: true,
+          description: 'SASL password (never logged or printed); prefer `passwordFile` or the environment variable',
+          env: 'CONCORD_KAFKA_SASL_PASSWORD'
+        }),
+        passwordFile: path({ description: 'file holding the SASL password (one line; a trailing newline is ignored)' })
       }),
       replicationSeparator: text({
         default: '.',

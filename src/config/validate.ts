@@ -13,8 +13,37 @@ export interface ValidateOptions {
 type Loose = Readonly<Record<string, unknown>>
 const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
 
+/** Rules that relate the TLS and SASL keys: a file or a credential given needs the feature it belongs to, and the reverse. */
+function checkSecurity (r: Reader, kafka: Loose): void {
+  const tls = (kafka.tls ?? {}) as Loose
+  const sasl = (kafka.sasl ?? {}) as Loose
+  const given = (v: unknown): boolean => typeof v === 'string' && v !== ''
+  if (tls.enabled === false) {
+    for (const key of ['caFile', 'certFile', 'keyFile']) {
+      if (given(tls[key])) r.problems.push(`"kafka.tls.${key}" is set but "kafka.tls.enabled" is false: set it to true, or leave the file out`)
+    }
+  }
+  if (given(tls.certFile) !== given(tls.keyFile)) {
+    r.problems.push('"kafka.tls.certFile" and "kafka.tls.keyFile" go together: give both (a client certificate and its key) or neither')
+  }
+  const mechanism = str(sasl.mechanism)
+  if (mechanism === undefined) return
+  if (mechanism === 'none') {
+    for (const key of ['username', 'password', 'passwordFile']) {
+      if (given(sasl[key])) r.problems.push(`"kafka.sasl.${key}" is set but "kafka.sasl.mechanism" is none: choose plain, scram-sha-256 or scram-sha-512`)
+    }
+    return
+  }
+  if (!given(sasl.username)) r.problems.push(`"kafka.sasl.username" must be a non-empty string when "kafka.sasl.mechanism" is ${mechanism}`)
+  if (given(sasl.password) === given(sasl.passwordFile)) {
+    r.problems.push(`"kafka.sasl.password" or "kafka.sasl.passwordFile" (exactly one of them) must be given when "kafka.sasl.mechanism" is ${mechanism}` +
+      (given(sasl.password) ? ', got both' : ''))
+  }
+}
+
 /** Rules that relate DC ids, separators, codecs and topic names across the whole configuration. */
 function checkRelations (r: Reader, c: Loose): void {
+  checkSecurity(r, (c.kafka ?? {}) as Loose)
   const dc = str(c.dc)
   const peers = (Array.isArray(c.peers) ? c.peers : []).map(str)
   const sep = str((c.kafka as Loose).replicationSeparator)

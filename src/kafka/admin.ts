@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs'
 import { KafkaError } from '../errors.ts'
+import { connectFailure } from './connect-error.ts'
 import { createClient, type ClientOptions } from './client.ts'
 
 export interface TopicSpec {
@@ -25,7 +26,7 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
   try {
     await admin.connect()
   } catch (err) {
-    throw new KafkaError(`cannot connect to Kafka at ${options.brokers.join(',')}`, { cause: err })
+    throw connectFailure('cannot connect to Kafka at', options.brokers, err)
   }
   // Every failure of a cluster operation is a KafkaError (retriable): right after a topic is created, its
   // metadata can be missing for a moment ("This server does not host this topic-partition").

@@ -1,5 +1,5 @@
 import kafkajs from './kafkajs.ts'
-import type { Kafka } from 'kafkajs'
+import type { Kafka, SASLOptions } from 'kafkajs'
 import { registerCodecs } from './compression.ts'
 
 const { Kafka: KafkaClient, logLevel } = kafkajs
@@ -13,6 +13,10 @@ export interface ClientOptions {
   readonly retryTimeMs?: number
   /** Retries of a request or connection before it fails (default 8: about 15 s against a refusing broker). */
   readonly retries?: number
+  /** TLS to the brokers: PEM texts; `ca` absent trusts the system's CAs. Absent: plaintext. */
+  readonly tls?: { readonly ca?: string, readonly cert?: string, readonly key?: string }
+  /** SASL authentication; absent: none. */
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', readonly username: string, readonly password: string }
 }
 
 /** A kafkajs client with the snappy, lz4 and zstd codecs registered. Internal to src/kafka. */
@@ -22,6 +26,8 @@ export function createClient (options: ClientOptions): Kafka {
   return new KafkaClient({
     clientId: options.clientId,
     brokers: [...options.brokers],
+    ...(options.tls === undefined ? {} : { ssl: { ...options.tls, rejectUnauthorized: true } }),
+    ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } as SASLOptions }),
     logLevel: onLog === undefined ? logLevel.NOTHING : logLevel.WARN,
     logCreator: () => ({ level, log }) => {
       if (onLog === undefined) return

@@ -1,6 +1,6 @@
 import kafkajs from './kafkajs.ts'
 import type { Message, Producer } from 'kafkajs'
-import { KafkaError } from '../errors.ts'
+import { connectFailure } from './connect-error.ts'
 import { createClient, type ClientOptions } from './client.ts'
 import type { OutRecord } from '../model/record.ts'
 import { DEFAULT_MAX_REQUEST_BYTES, requestChunks } from './request-chunks.ts'
@@ -42,7 +42,7 @@ export async function connectProducer (options: ProducerOptions): Promise<KafkaP
   try {
     await producer.connect()
   } catch (err) {
-    throw new KafkaError(`cannot connect producer to ${options.brokers.join(',')}`, { cause: err })
+    throw connectFailure('cannot connect producer to', options.brokers, err)
   }
   const compression = compressionTypes[options.compression ?? 'none']
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES

@@ -183,11 +183,11 @@ test('a missing file option is rejected by name', () => {
 test('envOverrides lists every variable with the key it sets and a one-line meaning', () => {
   assert.deepEqual(envOverrides.map(o => o.name), [
     'CONCORD_DC', 'CONCORD_PEERS', 'CONCORD_KAFKA_BROKERS', 'CONCORD_KAFKA_GROUP_ID',
-    'CONCORD_STORE_DIR', 'CONCORD_HTTP_HOST', 'CONCORD_HTTP_PORT', 'CONCORD_LOG_LEVEL'
+    'CONCORD_KAFKA_SASL_USERNAME', 'CONCORD_KAFKA_SASL_PASSWORD', 'CONCORD_STORE_DIR', 'CONCORD_HTTP_HOST', 'CONCORD_HTTP_PORT', 'CONCORD_LOG_LEVEL'
   ])
   for (const o of envOverrides) {
     assert.match(o.meaning, /^[^\n]{5,160}$/) // the key's one-line README description
-    assert.match(o.key, /^[a-z]+(\.[a-zA-Z]+)?$/)
+    assert.match(o.key, /^[a-z]+(\.[a-zA-Z]+)*$/)
   }
   assert.ok(Object.isFrozen(envOverrides))
 })

@@ -42,7 +42,14 @@ test('a minimal configuration gets every default', () => {
   assert.deepEqual(config, {
     dc: 'dc1',
     peers: ['dc2'],
-    kafka: { brokers: ['127.0.0.1:19092'], clientId: 'concord-dc1', groupId: 'concord-dc1', replicationSeparator: '.' },
+    kafka: {
+      brokers: ['127.0.0.1:19092'],
+      clientId: 'concord-dc1',
+      groupId: 'concord-dc1',
+      tls: { enabled: false, caFile: '', certFile: '', keyFile: '' },
+      sasl: { mechanism: 'none', username: '', password: '', passwordFile: '' },
+      replicationSeparator: '.'
+    },
     topics: [{
       name: 'orders',
       policy: { type: 'lww' },
@@ -256,4 +263,33 @@ test('IPv6 and host-name brokers are accepted, up to five DCs in all', () => {
   }), { policies })
   assert.equal(config.kafka.brokers.length, 3)
   assert.equal(config.peers.length, 4)
+})
+
+test('TLS files resolve against the working directory, and each needs kafka.tls.enabled', () => {
+  const config = validateConfig(with_(raw => { raw.kafka.tls = { enabled: true, caFile: 'certs/ca.pem' } }), { policies })
+  assert.deepEqual(config.kafka.tls, { enabled: true, caFile: resolve('certs/ca.pem'), certFile: '', keyFile: '' })
+  assert.deepEqual(problemsOf(with_(raw => { raw.kafka.tls = { caFile: 'ca.pem', certFile: 'me.pem' } })), [
+    '"kafka.tls.caFile" is set but "kafka.tls.enabled" is false: set it to true, or leave the file out',
+    '"kafka.tls.certFile" is set but "kafka.tls.enabled" is false: set it to true, or leave the file out',
+    '"kafka.tls.certFile" and "kafka.tls.keyFile" go together: give both (a client certificate and its key) or neither'
+  ])
+})
+
+test('SASL needs a user name and exactly one of password and passwordFile, and credentials need a mechanism', () => {
+  const ok = validateConfig(with_(raw => { raw.kafka.sasl = { mechanism: 'scram-sha-512', username: 'concord', passwordFile: 'pw' } }), { policies })
+  assert.deepEqual(ok.kafka.sasl, { mechanism: 'scram-sha-512', username: 'concord', password: '', passwordFile: resolve('pw') })
+  assert.deepEqual(problemsOf(with_(raw => { raw.kafka.sasl = { mechanism: 'plain' } })), [
+    '"kafka.sasl.username" must be a non-empty string when "kafka.sasl.mechanism" is plain',
+    '"kafka.sasl.password" or "kafka.sasl.passwordFile" (exactly one of them) must be given when "kafka.sasl.mechanism" is plain'
+  ])
+  assert.deepEqual(problemsOf(with_(raw => { raw.kafka.sasl = { mechanism: 'scram-sha-256', username: 'u', password: 'p', passwordFile: 'f' } })), [
+    '"kafka.sasl.password" or "kafka.sasl.passwordFile" (exactly one of them) must be given when "kafka.sasl.mechanism" is scram-sha-256, got both'
+  ])
+  assert.deepEqual(problemsOf(with_(raw => { raw.kafka.sasl = { username: 'u', password: 'p' } })), [
+    '"kafka.sasl.username" is set but "kafka.sasl.mechanism" is none: choose plain, scram-sha-256 or scram-sha-512',
+    '"kafka.sasl.password" is set but "kafka.sasl.mechanism" is none: choose plain, scram-sha-256 or scram-sha-512'
+  ])
+  assert.deepEqual(problemsOf(with_(raw => { raw.kafka.sasl = { mechanism: 'kerberos' } })), [
+    '"kafka.sasl.mechanism" must be one of none, plain, scram-sha-256, scram-sha-512, got "kerberos"'
+  ])
 })
