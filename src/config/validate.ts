@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.ts'
 import { Reader } from '../schema/read.ts'
 import { deepFreeze, show } from '../schema/text.ts'
 import { configSchema, isTopicName, type Config, type PolicyCatalog } from './schema.ts'
+import { remoteTopic } from '../wire/contract.ts'
 
 export interface ValidateOptions {
   /** The merge policies a topic may name, with their options (src/merge/index.ts); injected, not imported. */
@@ -77,7 +78,7 @@ function checkRelations (r: Reader, c: Loose): void {
     for (const [idPath, id] of ids) {
       if (name.startsWith(id + sep)) r.fail(path, `a local topic, not ${id}'s remote copy "${id}${sep}..."`, name)
       if (idPath === 'dc') continue
-      const remote = id + sep + name
+      const remote = remoteTopic(id, sep, name)
       if (!isTopicName(remote)) r.fail(path, `at most ${249 - (id + sep).length} characters, for ${id}'s copy to fit Kafka's 249`, name)
       if (!inputs.has(remote)) inputs.set(remote, `${id}'s copy of "${path}"`)
     }

@@ -18,6 +18,10 @@ export interface KafkaAdmin {
   partitionCounts (topics: readonly string[]): Promise<Map<string, number>>
   /** High watermark (next offset to be written) per partition. */
   highWatermarks (topic: string): Promise<Map<number, bigint>>
+  /** Per partition: the earliest offset still in the log and the high watermark. */
+  offsetRange (topic: string): Promise<Map<number, { readonly low: bigint, readonly high: bigint }>>
+  /** Per partition: the offset of the first record whose timestamp is at or after `ts` (ms), else the high watermark. */
+  offsetsAt (topic: string, ts: number): Promise<Map<number, bigint>>
   close (): Promise<void>
 }
 
@@ -65,6 +69,15 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
     highWatermarks: topic => attempt(`cannot read the offsets of ${topic}`, async () => {
       const offsets = await admin.fetchTopicOffsets(topic)
       return new Map(offsets.map(o => [o.partition, BigInt(o.high)]))
+    }),
+    offsetRange: topic => attempt(`cannot read the offsets of ${topic}`, async () => {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return new Map(offsets.map(o => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]))
+    }),
+    offsetsAt: (topic, ts) => attempt(`cannot read the offsets of ${topic} at ${new Date(ts).toISOString()}`, async () => {
+      // kafkajs answers the high watermark where no record is that recent (Kafka's -1).
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, ts)
+      return new Map(offsets.map(o => [o.partition, BigInt(o.offset)]))
     }),
     close: () => admin.disconnect()
   }

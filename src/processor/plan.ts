@@ -3,6 +3,7 @@ import type { Config, TopicConfig } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
 import { policies } from '../merge/index.ts'
 import type { Merger } from '../merge/policy.ts'
+import { remoteTopic } from '../wire/contract.ts'
 
 /** Everything decided about a configured topic at start-up, so the per-record path only looks things up. */
 export interface TopicPlan {
@@ -90,7 +91,7 @@ export function planTopics (
     }
     const planInputs: InputPlan[] = [
       { topic: tc.name, sourceDc: config.dc, plan },
-      ...config.peers.map(peer => ({ topic: `${peer}${config.kafka.replicationSeparator}${tc.name}`, sourceDc: peer, plan }))
+      ...config.peers.map(peer => ({ topic: remoteTopic(peer, config.kafka.replicationSeparator, tc.name), sourceDc: peer, plan }))
     ]
     ;(plan as { inputs: readonly InputPlan[] }).inputs = planInputs
     for (const input of planInputs) inputs.set(input.topic, input)

@@ -50,6 +50,11 @@ export interface ParsedKey {
   readonly dc: string
 }
 
+/** MM2's DefaultReplicationPolicy name of a peer's copy of a topic: `orders` of dc2 is `dc2.orders` (separator `.`). */
+export function remoteTopic (peer: string, separator: string, topic: string): string {
+  return `${peer}${separator}${topic}`
+}
+
 /** The key a DC writes for an entity: `order-42` by dc1 is `order-42-dc1`. */
 export function suffixedKey (entity: string, dc: string, separator = KEY_SEPARATOR): string {
   return `${entity}${separator}${dc}`

@@ -79,6 +79,8 @@ export function fakeAdmin (topics: Map<string, number>): KafkaAdmin & { readonly
     },
     partitionCounts: async wanted => new Map(wanted.filter(t => topics.has(t)).map(t => [t, topics.get(t)!])),
     highWatermarks: async () => new Map(),
+    offsetRange: async () => new Map(),
+    offsetsAt: async () => new Map(),
     close: async () => {}
   }
 }
