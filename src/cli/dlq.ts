@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto'
+import { readKafkaSecurity } from '../config/kafka-security.ts'
+import type { Config } from '../config/schema.ts'
+import { KafkaError, UsageError } from '../errors.ts'
+import { connectAdmin } from '../kafka/admin.ts'
+import type { ClientOptions } from '../kafka/client.ts'
+import { connectConsumer } from '../kafka/consumer.ts'
+import { connectProducer } from '../kafka/producer.ts'
+import { headerString, type InRecord, type OutRecord, type RecordHeaders } from '../model/record.ts'
+import { DLQ } from '../wire/contract.ts'
+
+/** A dead letter as `dlq list` shows it: where it sits, where it came from, why, and the record as it was. */
+export interface DeadLetter {
+  readonly dlq: { readonly topic: string, readonly partition: number, readonly offset: string }
+  /** The input record it was, from its `__connect.errors.*` headers; undefined when they are missing or bad. */
+  readonly source: { readonly topic: string, readonly partition: number, readonly offset: string } | undefined
+  readonly stage: string | undefined
+  readonly errorClass: string | undefined
+  readonly reason: string | undefined
+  /** The DC whose concord dead-lettered it. */
+  readonly dc: string | undefined
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  /** The input record's own headers: every header but the dead-letter ones. */
+  readonly headers: RecordHeaders
+}
+
+const ERROR_HEADERS: ReadonlySet<string> = new Set(Object.values(DLQ))
+
+export function readDeadLetter (topic: string, partition: number, record: InRecord): DeadLetter {
+  const h = (name: string): string | undefined => headerString(record.headers, name)
+  const sourceTopic = h(DLQ.topic)
+  const sourcePartition = Number(h(DLQ.partition))
+  const sourceOffset = h(DLQ.offset)
+  const source = sourceTopic !== undefined && sourceTopic !== '' && Number.isSafeInteger(sourcePartition) && sourcePartition >= 0 && sourceOffset !== undefined
+    ? { topic: sourceTopic, partition: sourcePartition, offset: sourceOffset }
+    : undefined
+  return {
+    dlq: { topic, partition, offset: record.offset },
+    source,
+    stage: h(DLQ.stage),
+    errorClass: h(DLQ.exceptionClass),
+    reason: h(DLQ.message),
+    dc: h(DLQ.dc),
+    key: record.key,
+    value: record.value,
+    headers: Object.fromEntries(Object.entries(record.headers).filter(([name]) => !ERROR_HEADERS.has(name)))
+  }
+}
+
+/** The record to send back for processing: the input record as it was, to its topic and partition; or why it cannot be. */
+export function replayRecord (d: DeadLetter): OutRecord | string {
+  if (d.source === undefined) return `${d.dlq.topic}:${d.dlq.partition}@${d.dlq.offset} has no valid ${DLQ.topic} / ${DLQ.partition} headers: not a concord dead letter`
+  return { topic: d.source.topic, partition: d.source.partition, key: d.key, value: d.value, headers: d.headers }
+}
+
+/** One line per dead letter: `dlq:partition@offset  source:partition@offset  stage  class: reason  key=…`. */
+export function describeDeadLetter (d: DeadLetter): string {
+  const source = d.source === undefined ? '(unknown source)' : `${d.source.topic}:${d.source.partition}@${d.source.offset}`
+  const key = d.key === null ? 'null' : JSON.stringify(d.key.toString('utf8'))
+  return `${d.dlq.topic}:${d.dlq.partition}@${d.dlq.offset}  ${source}  ${d.stage ?? '?'}  ${d.errorClass ?? '?'}: ${d.reason ?? '?'}  key=${key}`
+}
+
+/** The dead-letter topics of the configuration, or the one of `--topic` (a configured topic's name). */
+export function dlqTopicsOf (config: Config, topic: string | undefined): string[] {
+  if (topic === undefined) return config.topics.map(t => t.dlqTopic)
+  const t = config.topics.find(t => t.name === topic)
+  if (t === undefined) throw new UsageError(`--topic must be one of the configured topics (${config.topics.map(t => t.name).join(', ')}), got "${topic}"`)
+  return [t.dlqTopic]
+}
+
+/**
+ * Every record of `topics` from the beginning up to their ends when this is called (records written meanwhile
+ * are left for the next time), in offset order per partition. Reads with a fresh consumer group of its own.
+ */
+export async function readToEnd (client: ClientOptions, topics: readonly string[], timeoutMs = 60_000): Promise<DeadLetter[]> {
+  const admin = await connectAdmin(client)
+  const ends = new Map<string, bigint>()
+  try {
+    const existing = await admin.partitionCounts(topics)
+    for (const topic of topics.filter(t => existing.has(t))) {
+      for (const [partition, high] of await admin.highWatermarks(topic)) if (high > 0n) ends.set(`${topic}:${partition}`, high)
+    }
+  } finally {
+    await admin.close()
+  }
+  if (ends.size === 0) return []
+  const letters: DeadLetter[] = []
+  const left = new Set(ends.keys())
+  const consumer = await connectConsumer({ ...client, groupId: `${client.clientId}-dlq-${randomUUID()}` })
+  let finished = (): void => {}
+  const done = new Promise<void>(resolve => { finished = resolve })
+  await consumer.run({
+    topics: [...new Set([...ends.keys()].map(k => k.slice(0, k.lastIndexOf(':'))))],
+    startOffset: () => undefined,
+    onBatch: async batch => {
+      const at = `${batch.topic}:${batch.partition}`
+      const end = ends.get(at)
+      if (end === undefined) return
+      for (const r of batch.records) if (BigInt(r.offset) < end) letters.push(readDeadLetter(batch.topic, batch.partition, r))
+      const last = batch.records[batch.records.length - 1]
+      if (last !== undefined && BigInt(last.offset) + 1n >= end) left.delete(at)
+      if (left.size === 0) finished()
+    }
+  })
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([done, new Promise<void>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new KafkaError(`could not read ${[...left].join(', ')} to the end within ${timeoutMs / 1000} s`)), timeoutMs)
+    })])
+  } finally {
+    clearTimeout(timer)
+    await consumer.stop()
+  }
+  return letters.sort((a, b) => a.dlq.topic.localeCompare(b.dlq.topic) || a.dlq.partition - b.dlq.partition || Number(BigInt(a.dlq.offset) - BigInt(b.dlq.offset)))
+}
+
+const clientOf = (config: Config): ClientOptions => ({ ...readKafkaSecurity(config.kafka), brokers: config.kafka.brokers, clientId: config.kafka.clientId, retries: 2 })
+
+/** `concord dlq list`: the dead letters of the configured topics (or one), oldest first. */
+export async function dlqList (config: Config, topic: string | undefined): Promise<DeadLetter[]> {
+  return readToEnd(clientOf(config), dlqTopicsOf(config, topic))
+}
+
+/**
+ * `concord dlq replay`: sends each dead letter back to the input topic and partition it came from, as it
+ * was (its own headers, its event id), to be processed again after a fix (a larger `maxValueBytes`, a
+ * corrected policy module). A dry run unless `execute`. Replaying twice sends them twice: those applied the
+ * first time are then dropped as duplicates, those that fail again are dead-lettered again.
+ */
+export async function dlqReplay (config: Config, topic: string | undefined, execute: boolean): Promise<{ replayable: DeadLetter[], refused: string[] }> {
+  const letters = await dlqList(config, topic)
+  const replayable: DeadLetter[] = []
+  const records: OutRecord[] = []
+  const refused: string[] = []
+  for (const d of letters) {
+    const r = replayRecord(d)
+    if (typeof r === 'string') refused.push(r)
+    else {
+      replayable.push(d)
+      records.push(r)
+    }
+  }
+  if (execute && records.length > 0) {
+    const producer = await connectProducer(clientOf(config))
+    try {
+      await producer.send(records)
+    } finally {
+      await producer.close()
+    }
+  }
+  return { replayable, refused }
+}
