@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { startConcord, type ConcordSpec } from '../../lab/concord-process.ts'
+import { createTopicPair, produce, waitConsumed } from '../../lab/scenario.ts'
+import { labSettings } from '../../lab/settings.ts'
+import { dlqList, dlqReplay } from '../../src/cli/dlq.ts'
+import { resetOffsets } from '../../src/cli/reset-offsets.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import { StoreError } from '../../src/errors.ts'
+import { connectAdmin } from '../../src/kafka/admin.ts'
+import { policies } from '../../src/merge/index.ts'
+import type { OutRecord } from '../../src/model/record.ts'
+import { encodeMsgpack } from '../../src/codec/msgpack.ts'
+import { openDatabase } from '../../src/store/open.ts'
+import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
+
+/** The operator commands' work on the lab's dc1: dead letters listed and replayed, positions reset. */
+const settings = labSettings()
+const [dc1] = settings.dcs
+
+async function ends (topic: string): Promise<number> {
+  const admin = await connectAdmin({ brokers: [dc1.bootstrap], clientId: 'concord-test' })
+  try {
+    return [...(await admin.highWatermarks(topic)).values()].reduce((a, b) => a + Number(b), 0)
+  } finally {
+    await admin.close()
+  }
+}
+
+const storeOffsets = (dir: string): Map<string, number> => {
+  const store = new SqliteStateStore(openDatabase({ dir, synchronous: 'normal', cacheMb: 8 }))
+  try {
+    return store.offsets()
+  } finally {
+    store.close()
+  }
+}
+
+describe('operator commands on the lab', () => {
+  const topic = `it-ops-${Date.now().toString(36)}`
+  const spec: ConcordSpec = {
+    dc: 'dc1',
+    peers: ['dc2'],
+    brokers: dc1.bootstrap,
+    topics: [{ name: topic, policy: 'lww' }],
+    dir: mkdtempSync(join(tmpdir(), 'concord-ops-')),
+    groupId: `concord-dc1-${topic}`
+  }
+  const config = validateConfig({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: [dc1.bootstrap], groupId: spec.groupId }, topics: spec.topics, store: { dir: join(spec.dir, 'state') } }, { policies })
+  // 10 valid writes and 2 that are not msgpack (dead-lettered at parse), on partitions 0 and 1.
+  const records: OutRecord[] = [
+    ...Array.from({ length: 10 }, (_, i) => ({ topic, partition: i % 2, key: `e${i}-dc1`, value: encodeMsgpack({ n: i }), headers: { 'x-origin-ts': String(100 + i), 'x-event-id': `ok-${i}` } })),
+    { topic, partition: 0, key: 'bad0-dc1', value: Buffer.from([0xc1]), headers: { 'x-origin-ts': '200', 'x-event-id': 'bad-0' } },
+    { topic, partition: 1, key: 'bad1-dc1', value: Buffer.from([0xc1]), headers: { 'x-origin-ts': '201', 'x-event-id': 'bad-1' } }
+  ]
+
+  it('lists the dead letters with their source and reason; replays them to their input partition only when executed', async () => {
+    await createTopicPair(settings, topic)
+    await produce(dc1.bootstrap, records)
+    const proc = await startConcord(spec)
+    try {
+      await waitConsumed([proc], [records.length])
+    } finally {
+      assert.equal(await proc.stop(), 0)
+    }
+    const letters = await dlqList(config, undefined)
+    assert.deepEqual(letters.map(d => [d.key?.toString(), d.source?.topic, d.source?.partition, d.stage]).sort(), [['bad0-dc1', topic, 0, 'parse'], ['bad1-dc1', topic, 1, 'parse']])
+    assert.ok(letters.every(d => d.reason !== undefined && d.reason.length > 0 && d.dc === 'dc1'))
+    assert.deepEqual(letters.map(d => Object.keys(d.headers).sort()), [['x-event-id', 'x-origin-ts'], ['x-event-id', 'x-origin-ts']], 'the record\'s own headers, not the error ones')
+
+    const before = await ends(topic)
+    const dry = await dlqReplay(config, topic, false)
+    assert.equal(dry.replayable.length, 2)
+    assert.equal(await ends(topic), before, 'a dry run sends nothing')
+    await dlqReplay(config, topic, true)
+    assert.equal(await ends(topic), before + 2, 'executed, both are back in the input topic')
+  })
+
+  it('resets the store\'s positions to earliest or latest only when executed, and is refused while concord runs', async () => {
+    const dir = config.store.dir
+    const held = storeOffsets(dir)
+    assert.deepEqual([...held.values()].reduce((a, b) => a + b, 0), records.length)
+    const dry = await resetOffsets(config, { kind: 'earliest' }, false)
+    assert.ok(dry.changes.length >= 2 && dry.changes.every(c => c.to === 0))
+    assert.deepEqual(storeOffsets(dir), held, 'a dry run writes nothing')
+    await resetOffsets(config, { kind: 'earliest' }, true)
+    assert.ok([...storeOffsets(dir).entries()].filter(([k]) => k.startsWith(`${topic}:`)).every(([, v]) => v === 0))
+    await resetOffsets(config, { kind: 'latest' }, true)
+    const latest = storeOffsets(dir)
+    assert.equal([...latest].filter(([k]) => k.startsWith(`${topic}:`)).reduce((a, [, v]) => a + v, 0), await ends(topic), 'latest: the high watermarks, the replayed records included')
+
+    const proc = await startConcord(spec)
+    try {
+      await assert.rejects(resetOffsets(config, { kind: 'earliest' }, true), (err: unknown) => err instanceof StoreError && /concord\.lock|held by|in use/.test(err.message))
+    } finally {
+      assert.equal(await proc.stop(), 0)
+    }
+  })
+})
