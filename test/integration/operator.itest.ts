@@ -7,7 +7,10 @@ import { startConcord, type ConcordSpec } from '../../lab/concord-process.ts'
 import { createTopicPair, produce, waitConsumed } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
 import { dlqList, dlqReplay } from '../../src/cli/dlq.ts'
+import { rebuild } from '../../src/cli/rebuild.ts'
 import { resetOffsets } from '../../src/cli/reset-offsets.ts'
+import { planTopics } from '../../src/processor/plan.ts'
+import { resolvedEntities } from '../processor/rig.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { StoreError } from '../../src/errors.ts'
 import { connectAdmin } from '../../src/kafka/admin.ts'
@@ -79,10 +82,41 @@ describe('operator commands on the lab', () => {
     assert.equal(await ends(topic), before + 2, 'executed, both are back in the input topic')
   })
 
+  it('rebuilds a state folder from the inputs that resolves, entity for entity, as the processor\'s, and refuses a folder with state', async () => {
+    const rebuilt = validateConfig({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: [dc1.bootstrap] }, topics: spec.topics, store: { dir: join(spec.dir, 'rebuilt') } }, { policies })
+    const progress: number[] = []
+    const result = await rebuild(rebuilt, p => { progress.push(p.records) }, 0)
+    // The 12 records the processor read, and the 2 dead letters replayed into the input since.
+    assert.equal(result.total, records.length + 2)
+    assert.equal(result.records, result.total)
+    assert.ok(progress.length > 0 && progress.every((n, i) => i === 0 || n >= progress[i - 1]!), 'progress is reported and never goes back')
+    const resolved = (dir: string): unknown => {
+      const store = new SqliteStateStore(openDatabase({ dir, synchronous: 'normal', cacheMb: 8 }))
+      try {
+        const plan = planTopics(config, (name, format) => store.topicId(name, format)).topics[0]!
+        return [...resolvedEntities(store, plan)].sort(([a], [b]) => a.localeCompare(b))
+      } finally {
+        store.close()
+      }
+    }
+    // The processor's store has not consumed the 2 replayed records (it stopped before): run it once more.
+    const proc = await startConcord(spec)
+    try {
+      await waitConsumed([proc], [2])
+    } finally {
+      assert.equal(await proc.stop(), 0)
+    }
+    const original = resolved(config.store.dir)
+    assert.equal((original as unknown[]).length, 10, 'the 10 valid writes; the replayed ones fail again')
+    assert.deepEqual(resolved(rebuilt.store.dir), original)
+    assert.equal(result.entities, 10)
+    await assert.rejects(rebuild(rebuilt), (err: unknown) => err instanceof StoreError && /holds the positions of \d+ input partitions already/.test(err.message))
+  })
+
   it('resets the store\'s positions to earliest or latest only when executed, and is refused while concord runs', async () => {
     const dir = config.store.dir
     const held = storeOffsets(dir)
-    assert.deepEqual([...held.values()].reduce((a, b) => a + b, 0), records.length)
+    assert.deepEqual([...held.values()].reduce((a, b) => a + b, 0), records.length + 2, 'the records and the 2 replayed')
     const dry = await resetOffsets(config, { kind: 'earliest' }, false)
     assert.ok(dry.changes.length >= 2 && dry.changes.every(c => c.to === 0))
     assert.deepEqual(storeOffsets(dir), held, 'a dry run writes nothing')

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto'
+import { readKafkaSecurity } from '../config/kafka-security.ts'
+import type { Config } from '../config/schema.ts'
+import { KafkaError, StoreError } from '../errors.ts'
+import { connectAdmin } from '../kafka/admin.ts'
+import type { ClientOptions } from '../kafka/client.ts'
+import { connectConsumer } from '../kafka/consumer.ts'
+import { partitionKey } from '../model/record.ts'
+import { loadPolicyModules } from '../plugin/load-modules.ts'
+import { Engine } from '../processor/engine.ts'
+import { planTopics } from '../processor/plan.ts'
+import { openDatabase } from '../store/open.ts'
+import { SqliteStateStore } from '../store/sqlite-state-store.ts'
+import { inputTopicsOf } from './reset-offsets.ts'
+
+export interface RebuildProgress {
+  /** Input records read so far, and in all (up to the ends the inputs had when the rebuild started). */
+  readonly records: number
+  readonly total: number
+  readonly seconds: number
+}
+
+export interface RebuildResult extends RebuildProgress {
+  /** Entities in the rebuilt state, over every configured topic. */
+  readonly entities: number
+}
+
+/**
+ * `concord rebuild`: fills an empty state folder from the input topics, from their beginning up to the ends
+ * they have when it starts, through the same engine as `run` (the same parse, merge and commit windows), so
+ * that the rebuilt state is the one the processor would have: the same state digest as another DC's that
+ * consumed the same records. It produces nothing: the merged, dead-letter and conflict records are on their
+ * topics already, and the window's output is dropped at each commit. The positions it commits are where
+ * `run` resumes. Refuses a state folder that holds positions already (move it away first); holds the
+ * folder's owner lock meanwhile. Reads with a consumer group of its own, leaving the processor's group as is.
+ */
+export async function rebuild (config: Config, onProgress: (p: RebuildProgress) => void = () => {}, progressEveryMs = 1000): Promise<RebuildResult> {
+  const modules = await loadPolicyModules(config)
+  const store = new SqliteStateStore(openDatabase(config.store))
+  try {
+    const held = store.offsets()
+    if (held.size > 0) {
+      throw new StoreError(`the state folder ${config.store.dir} holds the positions of ${held.size} input partitions already: rebuild fills an empty folder (move this one away, or point store.dir at a new one)`)
+    }
+    const plans = planTopics(config, (name, format) => store.topicId(name, format), modules)
+    const client: ClientOptions = { ...readKafkaSecurity(config.kafka), brokers: config.kafka.brokers, clientId: config.kafka.clientId, retries: 2 }
+    const ends = await inputEnds(client, inputTopicsOf(config))
+    const total = [...ends.values()].reduce((a, b) => a + Number(b), 0)
+    const engine = new Engine(store, plans)
+    const started = performance.now()
+    let records = 0
+    const progress = (): RebuildProgress => ({ records, total, seconds: (performance.now() - started) / 1000 })
+    const commit = (): void => {
+      engine.commit()
+      // The output is on its topics already: drop the window's copy.
+      if (store.pendingCount() > 0) store.acknowledge(Number.MAX_SAFE_INTEGER)
+    }
+    if (total > 0) {
+      const left = new Set(ends.keys())
+      const consumer = await connectConsumer({ ...client, groupId: `${config.kafka.groupId}-rebuild-${randomUUID()}` })
+      let finished = (): void => {}
+      let failed = (_err: unknown): void => {}
+      const done = new Promise<void>((resolve, reject) => { finished = resolve; failed = reject })
+      let lastReport = 0
+      await consumer.run({
+        topics: [...new Set([...ends.keys()].map(k => k.slice(0, k.lastIndexOf(':'))))],
+        startOffset: () => undefined,
+        onBatch: async batch => {
+          const at = partitionKey(batch)
+          const end = ends.get(at)
+          if (end === undefined || !left.has(at)) return
+          const wanted = batch.records.filter(r => BigInt(r.offset) < end)
+          try {
+            if (wanted.length > 0) engine.absorb({ topic: batch.topic, partition: batch.partition, records: wanted })
+            records += wanted.length
+            const last = batch.records[batch.records.length - 1]
+            if (last !== undefined && BigInt(last.offset) + 1n >= end) left.delete(at)
+            if (engine.windowRecords >= config.store.windowRecords || left.size === 0) commit()
+          } catch (err) {
+            failed(err)
+            return
+          }
+          if (performance.now() - lastReport >= progressEveryMs) {
+            lastReport = performance.now()
+            onProgress(progress())
+          }
+          if (left.size === 0) finished()
+        }
+      })
+      try {
+        await done
+      } finally {
+        await consumer.stop()
+      }
+    }
+    commit()
+    const entities = plans.topics.reduce((n, t) => n + store.entities(t.id).size, 0)
+    return { ...progress(), entities }
+  } finally {
+    store.close()
+  }
+}
+
+/** The end (high watermark) of every non-empty partition of the inputs, by "topic:partition"; refuses missing inputs. */
+async function inputEnds (client: ClientOptions, topics: readonly string[]): Promise<Map<string, bigint>> {
+  const admin = await connectAdmin(client)
+  try {
+    const existing = await admin.partitionCounts(topics)
+    const missing = topics.filter(t => !existing.has(t))
+    if (missing.length > 0) throw new KafkaError(`the input topics ${missing.join(', ')} are not in the cluster at ${client.brokers.join(',')}: nothing to rebuild them from`)
+    const ends = new Map<string, bigint>()
+    for (const topic of topics) {
+      for (const [partition, high] of await admin.highWatermarks(topic)) if (high > 0n) ends.set(`${topic}:${partition}`, high)
+    }
+    return ends
+  } finally {
+    await admin.close()
+  }
+}
+
+/** A progress line: records, rate, ETA; `\r`-terminated for a TTY (redrawn in place), a line of its own otherwise. */
+export function describeProgress (p: RebuildProgress, tty: boolean): string {
+  const rate = p.seconds > 0 ? p.records / p.seconds : 0
+  const eta = rate > 0 ? Math.ceil((p.total - p.records) / rate) : undefined
+  const pct = p.total === 0 ? 100 : Math.floor((100 * p.records) / p.total)
+  const width = 30
+  const bar = tty ? `[${'#'.repeat(Math.floor((pct * width) / 100)).padEnd(width, '.')}] ` : ''
+  const text = `${bar}${pct}% ${p.records.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} records, ${Math.round(rate).toLocaleString('en-US')} records/s, ETA ${eta === undefined ? '?' : `${eta} s`}`
+  return tty ? `\r${text}` : text
+}
