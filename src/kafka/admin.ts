@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs'
 import { KafkaError } from '../errors.ts'
-import { connectFailure } from './connect-error.ts'
+import { connectFailureMessage } from './connect-error.ts'
 import { createClient, type ClientOptions } from './client.ts'
 
 export interface TopicSpec {
@@ -30,7 +30,7 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
   try {
     await admin.connect()
   } catch (err) {
-    throw connectFailure('cannot connect to Kafka at', options.brokers, err)
+    throw new KafkaError(connectFailureMessage('cannot connect to Kafka at', options.brokers, err), { cause: err })
   }
   // Every failure of a cluster operation is a KafkaError (retriable): right after a topic is created, its
   // metadata can be missing for a moment ("This server does not host this topic-partition").

@@ -1,5 +1,3 @@
-import { KafkaError } from '../errors.ts'
-
 /** Node's codes for a certificate that the client's trusted CAs did not sign. */
 const UNTRUSTED = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -30,11 +28,11 @@ function securityReason (err: unknown): string | undefined {
 }
 
 /**
- * The KafkaError of a failed connect: `<what> <brokers>`, and why when the reason is TLS or SASL (a wrong
- * password or an untrusted certificate fails at start-up, saying so); an unreachable cluster keeps the short
- * message, its cause chained.
+ * The message of a failed connect's KafkaError: `<what> <brokers>`, and why when the reason is TLS or SASL (a
+ * wrong password or an untrusted certificate fails at start-up, saying so); an unreachable cluster keeps the
+ * short message (the cause is chained to the error).
  */
-export function connectFailure (what: string, brokers: readonly string[], err: unknown): KafkaError {
+export function connectFailureMessage (what: string, brokers: readonly string[], err: unknown): string {
   const reason = securityReason(err)
-  return new KafkaError(`${what} ${brokers.join(',')}${reason === undefined ? '' : `: ${reason}`}`, { cause: err })
+  return `${what} ${brokers.join(',')}${reason === undefined ? '' : `: ${reason}`}`
 }

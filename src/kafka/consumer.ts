@@ -1,5 +1,6 @@
 import type { Consumer } from 'kafkajs'
-import { connectFailure } from './connect-error.ts'
+import { KafkaError } from '../errors.ts'
+import { connectFailureMessage } from './connect-error.ts'
 import { createClient, type ClientOptions } from './client.ts'
 import { partitionKey, type InBatch, type InRecord, type TopicPartition } from '../model/record.ts'
 
@@ -48,7 +49,7 @@ export async function connectConsumer (options: ConsumerOptions): Promise<KafkaC
   try {
     await consumer.connect()
   } catch (err) {
-    throw connectFailure('cannot connect consumer to', options.brokers, err)
+    throw new KafkaError(connectFailureMessage('cannot connect consumer to', options.brokers, err), { cause: err })
   }
   // Next offset to hand out per "topic:partition"; records below it were consumed already. kafkajs applies a
   // seek on its next fetch, so a fetch already in flight at assignment may still return older records.

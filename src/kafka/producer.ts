@@ -1,6 +1,7 @@
 import kafkajs from './kafkajs.ts'
 import type { Message, Producer } from 'kafkajs'
-import { connectFailure } from './connect-error.ts'
+import { KafkaError } from '../errors.ts'
+import { connectFailureMessage } from './connect-error.ts'
 import { createClient, type ClientOptions } from './client.ts'
 import type { OutRecord } from '../model/record.ts'
 import { DEFAULT_MAX_REQUEST_BYTES, requestChunks } from './request-chunks.ts'
@@ -42,7 +43,7 @@ export async function connectProducer (options: ProducerOptions): Promise<KafkaP
   try {
     await producer.connect()
   } catch (err) {
-    throw connectFailure('cannot connect producer to', options.brokers, err)
+    throw new KafkaError(connectFailureMessage('cannot connect producer to', options.brokers, err), { cause: err })
   }
   const compression = compressionTypes[options.compression ?? 'none']
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
