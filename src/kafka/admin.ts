@@ -8,6 +8,11 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>
 }
 
+export interface LogOffsets {
+  readonly low: bigint
+  readonly high: bigint
+}
+
 /** The project's admin port: the few cluster operations concord and its lab need. */
 export interface KafkaAdmin {
   listTopics (): Promise<string[]>
@@ -17,6 +22,8 @@ export interface KafkaAdmin {
   partitionCounts (topics: readonly string[]): Promise<Map<string, number>>
   /** High watermark (next offset to be written) per partition. */
   highWatermarks (topic: string): Promise<Map<number, bigint>>
+  /** Per partition: the log start offset (`low`, the oldest offset still kept) and the high watermark. */
+  logOffsets (topic: string): Promise<Map<number, LogOffsets>>
   close (): Promise<void>
 }
 
@@ -64,6 +71,10 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
     highWatermarks: topic => attempt(`cannot read the offsets of ${topic}`, async () => {
       const offsets = await admin.fetchTopicOffsets(topic)
       return new Map(offsets.map(o => [o.partition, BigInt(o.high)]))
+    }),
+    logOffsets: topic => attempt(`cannot read the offsets of ${topic}`, async () => {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return new Map(offsets.map(o => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]))
     }),
     close: () => admin.disconnect()
   }

@@ -2,6 +2,7 @@ import { InternalError } from '../errors.ts'
 import type { InBatch } from '../model/record.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Metrics } from '../metrics/metrics.ts'
+import type { TallySeries } from '../metrics/tally-histogram.ts'
 import type { BatchCounts, RecordOutcome, WindowResult } from './engine.ts'
 
 /** Each outcome once: a record type, so that the compiler insists on every RecordOutcome and nothing else. */
@@ -12,18 +13,24 @@ type Counter = { inc (n: number): void }
 interface Counters {
   readonly outcomes: Readonly<Record<RecordOutcome, Counter>>
   readonly conflicts: Counter
+  readonly latency: TallySeries
 }
 
-/** One input topic, with the configured topic and policy it feeds (the labels of its conflicts and purges). */
+/**
+ * One input topic, with the DC whose copy it is (the `source_dc` of its records and replication latency), and
+ * the configured topic and policy it feeds (the labels of its conflicts and purges).
+ */
 export interface InputLabels {
   readonly input: string
+  readonly sourceDc: string
   readonly topic: string
   readonly policy: string
 }
 
 /**
  * Turns each processed batch's result into metrics and the few warnings an operator needs: dead letters
- * each time, and partition mismatches once per input topic (they are counted every time).
+ * each time, and partition mismatches once per input topic (they are counted every time). The processor
+ * calls it once the batch's commit window committed, so a discarded window (consumed again) counts once.
  */
 export class BatchAccounting {
   readonly #metrics: Metrics
@@ -37,10 +44,11 @@ export class BatchAccounting {
   constructor (metrics: Metrics, log: Logger, inputs: Iterable<InputLabels>) {
     this.#metrics = metrics
     this.#log = log
-    for (const { input, topic, policy } of inputs) {
+    for (const { input, sourceDc, topic, policy } of inputs) {
       this.#counters.set(input, {
-        outcomes: metrics.recordCounters(input, RECORD_OUTCOMES),
-        conflicts: metrics.conflicts.labels({ topic, policy })
+        outcomes: metrics.recordCounters(input, sourceDc, RECORD_OUTCOMES),
+        conflicts: metrics.conflicts.labels({ topic, policy }),
+        latency: metrics.replicationLatency.series({ source_dc: sourceDc, topic: input })
       })
       this.#purged.set(topic, metrics.purged.labels({ topic }))
     }
@@ -55,6 +63,7 @@ export class BatchAccounting {
       if (n > 0) counters.outcomes[outcome].inc(n)
     }
     if (result.conflicts > 0) counters.conflicts.inc(result.conflicts)
+    counters.latency.add(result.latency)
     this.#metrics.batchRecords.observe(batch.records.length)
     if (result.partitionMismatches > 0) {
       this.#metrics.partitionMismatches.labels({ topic }).inc(result.partitionMismatches)
