@@ -92,6 +92,12 @@ export class Metrics {
   })
 
   readonly outboxPending: Gauge
+  readonly outboxLimit = new Gauge({
+    name: 'concord_outbox_pending_limit',
+    help: 'The bound on concord_outbox_pending from which consumption waits for the producer (records)',
+    registers: [this.registry]
+  })
+
   readonly ready: Gauge
 
   constructor (options: MetricsOptions = {}) {
@@ -108,6 +114,7 @@ export class Metrics {
         (options.maxLagRecords === undefined ? ' within the threshold' : ` at most ${options.maxLagRecords.toLocaleString('en-US')} records`) + ', else 0',
       registers: [this.registry]
     })
+    if (bound !== undefined) this.outboxLimit.set(bound)
     collectDefaultMetrics({ register: this.registry, prefix: 'concord_' })
   }
 
