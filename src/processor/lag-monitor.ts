@@ -38,19 +38,22 @@ export class LagMonitor {
   #lag: ReadonlyMap<string, number> | undefined
   #queue: Promise<void> = Promise.resolve()
   #failing = false
-  #loop: Promise<void> | undefined
+  #started = false
 
   constructor (options: LagMonitorOptions) {
     this.#o = options
   }
 
-  /** The partitions to watch from now on; their lag is unknown until the reading this starts completes. */
+  /**
+   * The partitions to watch from now on; their lag is unknown until the reading this starts completes (none
+   * is needed for no partitions, nor made once stopped).
+   */
   assign (partitions: Iterable<TopicPartition>): void {
     this.#assigned = [...partitions]
     this.#generation++
-    this.#lag = undefined
+    this.#lag = this.#assigned.length === 0 ? new Map() : undefined
     this.#publish()
-    if (!this.#abort.signal.aborted) this.refresh().catch(() => {})
+    if (this.#assigned.length > 0 && !this.#abort.signal.aborted) this.refresh().catch(() => {})
   }
 
   /** Sum of the lag of every assigned partition at the last reading; undefined while one is unknown. */
@@ -64,19 +67,27 @@ export class LagMonitor {
 
   /** Reads the lag now (after a reading in progress); a failure is logged, and the last reading kept. */
   refresh (): Promise<void> {
-    this.#queue = this.#queue.then(() => this.#read())
+    this.#queue = this.#queue.then(() => this.#read()).catch((err: unknown) => {
+      if (this.#abort.signal.aborted) return
+      if (!this.#failing) this.#o.log.warn({ err }, 'could not read the lag of the input partitions; keeping the last reading, will retry')
+      this.#failing = true
+    })
     return this.#queue
   }
 
   /** Reads the lag every interval until `stop()`. */
   start (): void {
-    this.#loop ??= this.#run()
+    if (this.#started) return
+    this.#started = true
+    this.#run().catch(() => {}) // refresh() never rejects, nor does the sleep
   }
 
-  async stop (): Promise<void> {
+  /**
+   * Stops reading. Does not wait for a reading in flight (a cluster that does not answer must not hold up a
+   * stop): its result is dropped when it comes.
+   */
+  stop (): void {
     this.#abort.abort()
-    await this.#loop
-    await this.#queue
   }
 
   async #run (): Promise<void> {
@@ -89,18 +100,14 @@ export class LagMonitor {
   }
 
   async #read (): Promise<void> {
-    const { admin, store, log, onChange } = this.#o
+    const { admin, store, onChange } = this.#o
     const generation = this.#generation
     const assigned = this.#assigned
     const topics = [...new Set(assigned.map(p => p.topic))]
-    let ends
-    try {
-      ends = new Map(await Promise.all(topics.map(async t => [t, await admin.logOffsets(t)] as const)))
-    } catch (err) {
-      if (!this.#failing) log.warn({ err }, 'could not read the lag of the input partitions; keeping the last reading, will retry')
-      this.#failing = true
-      return
-    }
+    const { signal } = this.#abort
+    if (signal.aborted) return
+    const ends = new Map(await Promise.all(topics.map(async t => [t, await admin.logOffsets(t)] as const)))
+    if (signal.aborted) return
     this.#failing = false
     if (generation !== this.#generation) return // the assignment changed meanwhile: its own reading follows
     // Positions after the ends: a commit in between makes a position newer than its end, read as no lag.

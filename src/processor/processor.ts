@@ -157,9 +157,9 @@ export class Processor {
     this.#updateReady()
     // Discovery first, so that no look in progress starts a consumer after this one is stopped.
     await this.#discovery.stop()
+    this.#lag.stop()
     await this.#consumer?.stop()
     this.#commitWindow()
-    await this.#lag.stop()
     await this.#flush.stop()
   }
 
