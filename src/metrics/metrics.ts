@@ -1,6 +1,11 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client'
 import { LATENCY_BUCKETS } from './tally.ts'
 import { TallyHistogram } from './tally-histogram.ts'
+
+/** An increment-only handle on one series of a counter. */
+export interface CounterChild {
+  inc (n: number): void
+}
 
 export interface MetricsOptions {
   /** The processor's bound on unsent output (records), named in the help of `concord_outbox_pending`. */
@@ -122,7 +127,17 @@ export class Metrics {
    * Bound label children of `concord_records_total` for one input topic, one per outcome name, made once so
    * the hot path does no label lookups.
    */
-  recordCounters<O extends string> (topic: string, sourceDc: string, outcomes: readonly O[]): Readonly<Record<O, Counter>> {
-    return Object.fromEntries(outcomes.map(o => [o, this.records.labels({ topic, source_dc: sourceDc, outcome: o })])) as Record<O, Counter>
+  recordCounters<O extends string> (topic: string, sourceDc: string, outcomes: readonly O[]): Readonly<Record<O, CounterChild>> {
+    return Object.fromEntries(outcomes.map(o => [o, this.child(this.records, { topic, source_dc: sourceDc, outcome: o })])) as Record<O, CounterChild>
+  }
+
+  /**
+   * A bound child of `counter`, exported at 0 from now on: a series that appears only at its first increment
+   * hides that increment from Prometheus's `increase()` and `rate()` (an alert on the first dead letters after
+   * a start would not fire), so every series known up front starts at 0.
+   */
+  child<L extends string> (counter: Counter<L>, labels: LabelValues<L>): CounterChild {
+    counter.inc(labels, 0)
+    return counter.labels(labels)
   }
 }

@@ -1,7 +1,7 @@
 import { InternalError } from '../errors.ts'
 import type { InBatch } from '../model/record.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Metrics } from '../metrics/metrics.ts'
+import type { CounterChild, Metrics } from '../metrics/metrics.ts'
 import type { TallySeries } from '../metrics/tally-histogram.ts'
 import type { BatchCounts, RecordOutcome, WindowResult } from './engine.ts'
 
@@ -9,10 +9,9 @@ import type { BatchCounts, RecordOutcome, WindowResult } from './engine.ts'
 const OUTCOMES: Readonly<Record<RecordOutcome, true>> = { applied: true, stale: true, duplicate: true, loop: true, dead_lettered: true, too_late: true }
 export const RECORD_OUTCOMES = Object.freeze(Object.keys(OUTCOMES) as RecordOutcome[])
 
-type Counter = { inc (n: number): void }
 interface Counters {
-  readonly outcomes: Readonly<Record<RecordOutcome, Counter>>
-  readonly conflicts: Counter
+  readonly outcomes: Readonly<Record<RecordOutcome, CounterChild>>
+  readonly conflicts: CounterChild
   readonly latency: TallySeries
 }
 
@@ -38,7 +37,7 @@ export class BatchAccounting {
   readonly #counters = new Map<string, Counters>()
   readonly #mismatchWarned = new Set<string>()
   /** Per configured topic. */
-  readonly #purged = new Map<string, Counter>()
+  readonly #purged = new Map<string, CounterChild>()
 
   /** Binds the counters of every input topic up front. */
   constructor (metrics: Metrics, log: Logger, inputs: Iterable<InputLabels>) {
@@ -47,10 +46,10 @@ export class BatchAccounting {
     for (const { input, sourceDc, topic, policy } of inputs) {
       this.#counters.set(input, {
         outcomes: metrics.recordCounters(input, sourceDc, RECORD_OUTCOMES),
-        conflicts: metrics.conflicts.labels({ topic, policy }),
+        conflicts: metrics.child(metrics.conflicts, { topic, policy }),
         latency: metrics.replicationLatency.series({ source_dc: sourceDc, topic: input })
       })
-      this.#purged.set(topic, metrics.purged.labels({ topic }))
+      this.#purged.set(topic, metrics.child(metrics.purged, { topic }))
     }
   }
 

@@ -1,11 +1,9 @@
-import type { Metrics } from '../metrics/metrics.ts'
+import type { CounterChild, Metrics } from '../metrics/metrics.ts'
 import { Tally } from '../metrics/tally.ts'
 import type { TallySeries } from '../metrics/tally-histogram.ts'
 import { headerString, type RecordHeaders } from '../model/record.ts'
 import { H, parseOriginTs } from '../wire/contract.ts'
 import type { Plans } from './plan.ts'
-
-type Counter = { inc (n: number): void }
 
 /**
  * Accounts for output once Kafka acknowledged it (the outbox flusher's `onSent`): counts every record by its
@@ -16,7 +14,7 @@ type Counter = { inc (n: number): void }
 export class SentAccounting {
   readonly #metrics: Metrics
   readonly #clock: () => number
-  readonly #emitted = new Map<string, Counter>()
+  readonly #emitted = new Map<string, CounterChild>()
   readonly #latency = new Map<string, TallySeries>()
 
   constructor (metrics: Metrics, plans: Pick<Plans, 'topics'>, clock: () => number = Date.now) {
@@ -55,10 +53,10 @@ export class SentAccounting {
     flush()
   }
 
-  #counter (topic: string): Counter {
+  #counter (topic: string): CounterChild {
     let c = this.#emitted.get(topic)
     if (c === undefined) {
-      c = this.#metrics.emitted.labels({ topic })
+      c = this.#metrics.child(this.#metrics.emitted, { topic })
       this.#emitted.set(topic, c)
     }
     return c

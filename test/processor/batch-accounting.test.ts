@@ -53,6 +53,17 @@ describe('BatchAccounting', () => {
     assert.equal(sample('concord_replication_latency_seconds_sum', { source_dc: 'dc2' }), 72)
   })
 
+  it('exports every series it binds at 0 from the start, so that Prometheus sees the first increment', async () => {
+    const metrics = new Metrics()
+    new BatchAccounting(metrics, recordingLogger(), labels('orders', 'dc2.orders')) // eslint-disable-line no-new
+    const records = (await metrics.records.get()).values
+    assert.equal(records.length, 2 * RECORD_OUTCOMES.length)
+    assert.ok(records.every(v => v.value === 0))
+    assert.deepEqual(records.filter(v => v.labels.outcome === 'dead_lettered').map(v => [v.labels.topic, v.labels.source_dc]), [['orders', 'dc1'], ['dc2.orders', 'dc2']])
+    assert.deepEqual((await metrics.conflicts.get()).values.map(v => v.value), [0])
+    assert.deepEqual((await metrics.purged.get()).values.map(v => v.value), [0])
+  })
+
   it('knows every outcome the engine counts (the compiler holds the list to RecordOutcome)', () => {
     assert.deepEqual([...RECORD_OUTCOMES].sort(), ['applied', 'dead_lettered', 'duplicate', 'loop', 'stale', 'too_late'])
   })
