@@ -34,8 +34,8 @@ export class LagMonitor {
   #assigned: readonly TopicPartition[] = []
   /** Bumped at each assignment, so that a reading of an older assignment is not taken for the new one. */
   #generation = 0
-  /** Lag per partition of the current assignment, once read (undefined until then). */
-  #lag: ReadonlyMap<string, number> | undefined
+  /** Lag per partition of the current assignment, for those read since they were assigned. */
+  #lag: ReadonlyMap<string, number> = new Map()
   #queue: Promise<void> = Promise.resolve()
   #failing = false
   #started = false
@@ -45,23 +45,27 @@ export class LagMonitor {
   }
 
   /**
-   * The partitions to watch from now on; their lag is unknown until the reading this starts completes (none
-   * is needed for no partitions, nor made once stopped).
+   * The partitions to watch from now on. The lag of those still assigned is kept (a rebalance that takes
+   * partitions away leaves the others' readings); that of new ones is unknown until the reading this starts
+   * completes (no reading is made once stopped).
    */
   assign (partitions: Iterable<TopicPartition>): void {
     this.#assigned = [...partitions]
     this.#generation++
-    this.#lag = this.#assigned.length === 0 ? new Map() : undefined
+    const keys = new Set(this.#assigned.map(partitionKey))
+    this.#lag = new Map([...this.#lag].filter(([key]) => keys.has(key)))
     this.#publish()
-    if (this.#assigned.length > 0 && !this.#abort.signal.aborted) this.refresh().catch(() => {})
+    if (this.#lag.size < keys.size && !this.#abort.signal.aborted) this.refresh().catch(() => {})
   }
 
   /** Sum of the lag of every assigned partition at the last reading; undefined while one is unknown. */
   get total (): number | undefined {
-    const lag = this.#lag
-    if (lag === undefined || lag.size < this.#assigned.length) return undefined
     let sum = 0
-    for (const n of lag.values()) sum += n
+    for (const p of this.#assigned) {
+      const n = this.#lag.get(partitionKey(p))
+      if (n === undefined) return undefined
+      sum += n
+    }
     return sum
   }
 
@@ -130,7 +134,7 @@ export class LagMonitor {
     const { gauge } = this.#o
     gauge.reset()
     for (const p of this.#assigned) {
-      const n = this.#lag?.get(partitionKey(p))
+      const n = this.#lag.get(partitionKey(p))
       if (n !== undefined) gauge.set({ topic: p.topic, partition: String(p.partition) }, n)
     }
   }

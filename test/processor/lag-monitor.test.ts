@@ -52,6 +52,22 @@ describe('LagMonitor', () => {
     assert.equal(m.total, 2)
   })
 
+  it('keeps the readings of the partitions a rebalance leaves, and reads only when one is new', async () => {
+    const admin = heldAdmin({ orders: { 0: { low: 0n, high: 5n }, 1: { low: 0n, high: 2n } } })
+    const m = new LagMonitor({ admin, store: { offsets: () => new Map() }, gauge: gauge(), log: recordingLogger() })
+    m.assign([{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }])
+    await release(admin)
+    assert.equal(m.total, 7)
+    m.assign([{ topic: 'orders', partition: 1 }])
+    assert.equal(m.total, 2, 'known at once')
+    await turn()
+    assert.equal(admin.waiting.length, 0, 'nothing new to read')
+    m.assign([{ topic: 'orders', partition: 1 }, { topic: 'orders', partition: 0 }])
+    assert.equal(m.total, undefined, 'partition 0 is new again')
+    await release(admin)
+    assert.equal(m.total, 7)
+  })
+
   it('needs no reading for no partitions, and stops without waiting for a reading in flight', async () => {
     const admin = heldAdmin({ orders: { 0: { low: 0n, high: 10n } } })
     const g = gauge()
