@@ -11,6 +11,7 @@ import { freePort, type ConcordProcess } from '../../lab/concord-process.ts'
 import { createTopicPair, produce, startDc, waitConsumed } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
 import { partitionOf } from '../../lab/workload.ts'
+import { encodeMsgpack } from '../../src/codec/msgpack.ts'
 import type { OutRecord } from '../../src/model/record.ts'
 import { originHeaders, suffixedKey } from '../../src/wire/contract.ts'
 
@@ -115,9 +116,9 @@ describe('concord scraped by a real Prometheus', () => {
   const records = (dc: 'dc1' | 'dc2'): OutRecord[] => Array.from({ length: sent[dc] }, (_, i) => {
     const entity = `${dc}-e${i}`
     const stamp = { dc, ts: Date.now(), counter: 0, eventId: `${topic}-${dc}-${i}` }
-    return { topic, partition: partitionOf(entity, settings.partitions), key: suffixedKey(entity, dc), value: `v${i}`, headers: originHeaders(stamp) }
+    return { topic, partition: partitionOf(entity, settings.partitions), key: suffixedKey(entity, dc), value: encodeMsgpack(`v${i}`), headers: originHeaders(stamp) }
   })
-  const bad: OutRecord[] = Array.from({ length: malformed }, (_, i) => ({ topic, partition: 0, key: suffixedKey(`bad-${i}`, 'dc1'), value: 'x', headers: {} }))
+  const bad: OutRecord[] = Array.from({ length: malformed }, (_, i) => ({ topic, partition: 0, key: suffixedKey(`bad-${i}`, 'dc1'), value: encodeMsgpack('x'), headers: {} }))
   let pair: ConcordProcess[] = []
   let prom: Prometheus | undefined
 
@@ -125,6 +126,9 @@ describe('concord scraped by a real Prometheus', () => {
     await createTopicPair(settings, topic)
     pair = await Promise.all([startDc(settings, 0, topic, work), startDc(settings, 1, topic, work)])
     prom = await startPrometheus(mkdtempSync(join(tmpdir(), 'concord-prometheus-')), new Map(pair.map(p => [`concord-${p.dc}`, `127.0.0.1:${p.port}`])))
+    // Scraped once before anything is written: the counters' first samples are their zeros, so that
+    // increase() sees what the workload adds (as it would for a concord scraped since its start).
+    await eventually(() => byLabels(prom!, 'up', ['job']), { 'job=concord-dc1': 1, 'job=concord-dc2': 1 }, 'both concords scraped')
     await Promise.all([produce(dc1.bootstrap, [...records('dc1'), ...bad]), produce(dc2.bootstrap, records('dc2'))])
     const total = sent.dc1 + sent.dc2 + malformed
     await waitConsumed(pair, [total, total])
