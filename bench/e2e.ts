@@ -349,7 +349,9 @@ async function runCase (lab: Lab, o: E2eOptions, entities: number, log: Log): Pr
       brokers: bootstrap,
       topics: [{ name: topic, policy: 'lww', outputTopic: output, dlqTopic: `${topic}.concord.dlq`, conflictTopic: `${topic}.concord.conflicts` }],
       dir: work,
-      groupId: `bench-e2e-${lab.id}-e${entities}`
+      groupId: `bench-e2e-${lab.id}-e${entities}`,
+      // Not ready while it works through the pre-loaded backlog (readiness waits for the lag): start timing at once.
+      waitReady: false
     })
     stops.push(() => stopAll([proc]))
     log(`concord started (pid ${proc.pid}, log ${proc.log})`)

@@ -13,6 +13,7 @@ import { Engine } from './processor/engine.ts'
 import { OutboxFlusher } from './processor/outbox.ts'
 import { planTopics } from './processor/plan.ts'
 import { Processor } from './processor/processor.ts'
+import { SentAccounting } from './processor/sent-accounting.ts'
 import { openDatabase } from './store/open.ts'
 import { SqliteStateStore } from './store/sqlite-state-store.ts'
 
@@ -55,8 +56,10 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     const plans = planTopics(config, (name, format) => store.topicId(name, format), modules)
     // A full commit window fits under the bound twice, so that producing one overlaps absorbing the next.
     const maxUnsentRecords = Math.max(MAX_UNSENT_RECORDS, 2 * config.store.windowRecords)
-    const metrics = new Metrics({ maxUnsentRecords })
-    let ready = (): boolean => false // until the processor exists
+    const maxLagRecords = config.readiness.maxLagRecords
+    const metrics = new Metrics({ maxUnsentRecords, maxLagRecords })
+    // Until the processor exists; then its readiness (partitions assigned, state restored, lag within bound).
+    let ready = (): boolean => false
     const http = await startHttp(config.http.host, config.http.port, {
       metrics: async () => ({ body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
       ready: () => ready()
@@ -73,16 +76,18 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     opened.push(() => admin.close())
     const producer = await connectProducer(client)
     opened.push(() => producer.close())
+    const sent = new SentAccounting(metrics, plans)
     const processor = new Processor({
       plans,
       engine: new Engine(store, plans),
       store,
-      outbox: new OutboxFlusher(store, producer, records => metrics.countEmitted(records)),
+      outbox: new OutboxFlusher(store, producer, records => sent.sent(records)),
       admin,
       newConsumer: () => connectConsumer({ ...client, groupId: config.kafka.groupId }),
       metrics,
       maxUnsentRecords,
       commitWindow: { intervalMs: config.store.commitIntervalMs, maxRecords: config.store.windowRecords },
+      readiness: { maxLagRecords, lagIntervalMs: config.metrics.lagIntervalMs },
       log: log.child({ component: 'processor' })
     })
     ready = () => processor.ready

@@ -38,14 +38,14 @@ export interface OffsetChange {
 export async function planReset (
   inputs: readonly string[],
   held: ReadonlyMap<string, number>,
-  admin: Pick<KafkaAdmin, 'partitionCounts' | 'offsetRange' | 'offsetsAt'>,
+  admin: Pick<KafkaAdmin, 'partitionCounts' | 'logOffsets' | 'offsetsAt'>,
   target: ResetTarget
 ): Promise<{ changes: OffsetChange[], missing: string[] }> {
   const changes: OffsetChange[] = []
   const existing = await admin.partitionCounts(inputs)
   const missing = inputs.filter(t => !existing.has(t))
   for (const topic of inputs.filter(t => existing.has(t))) {
-    const range = await admin.offsetRange(topic)
+    const range = await admin.logOffsets(topic)
     const at = target.kind === 'timestamp' ? await admin.offsetsAt(topic, target.ts) : undefined
     for (const [partition, { low, high }] of [...range].sort((a, b) => a[0] - b[0])) {
       const to = target.kind === 'earliest' ? low : target.kind === 'latest' ? high : (at?.get(partition) ?? high)

@@ -210,6 +210,22 @@ export function configSchema (policies: PolicyCatalog) {
       host: text({ default: '127.0.0.1', description: 'HTTP listen address', env: 'CONCORD_HTTP_HOST' }),
       port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port (0 = any free port)', env: 'CONCORD_HTTP_PORT' })
     }),
+    metrics: Type.Object({
+      lagIntervalMs: Type.Integer({
+        minimum: 100,
+        default: 5_000,
+        description: 'ms; how often the lag of the assigned input partitions (`concord_consumer_lag_records`, readiness) is read from Kafka',
+        env: 'CONCORD_METRICS_LAG_INTERVAL_MS'
+      })
+    }),
+    readiness: Type.Object({
+      maxLagRecords: Type.Integer({
+        minimum: 0,
+        default: 10_000,
+        description: 'records; `/readyz` answers 200 only while the lag of the assigned input partitions, summed, is at most this (caught up)',
+        env: 'CONCORD_READINESS_MAX_LAG_RECORDS'
+      })
+    }),
     log: Type.Object({
       level: oneOf(logLevels, { default: 'info', description: 'log level', env: 'CONCORD_LOG_LEVEL' })
     })

@@ -9,6 +9,11 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>
 }
 
+export interface LogOffsets {
+  readonly low: bigint
+  readonly high: bigint
+}
+
 /** The project's admin port: the few cluster operations concord and its lab need. */
 export interface KafkaAdmin {
   listTopics (): Promise<string[]>
@@ -18,8 +23,8 @@ export interface KafkaAdmin {
   partitionCounts (topics: readonly string[]): Promise<Map<string, number>>
   /** High watermark (next offset to be written) per partition. */
   highWatermarks (topic: string): Promise<Map<number, bigint>>
-  /** Per partition: the earliest offset still in the log and the high watermark. */
-  offsetRange (topic: string): Promise<Map<number, { readonly low: bigint, readonly high: bigint }>>
+  /** Per partition: the log start offset (`low`, the oldest offset still kept) and the high watermark. */
+  logOffsets (topic: string): Promise<Map<number, LogOffsets>>
   /** Per partition: the offset of the first record whose timestamp is at or after `ts` (ms), else the high watermark. */
   offsetsAt (topic: string, ts: number): Promise<Map<number, bigint>>
   close (): Promise<void>
@@ -70,7 +75,7 @@ export async function connectAdmin (options: ClientOptions): Promise<KafkaAdmin>
       const offsets = await admin.fetchTopicOffsets(topic)
       return new Map(offsets.map(o => [o.partition, BigInt(o.high)]))
     }),
-    offsetRange: topic => attempt(`cannot read the offsets of ${topic}`, async () => {
+    logOffsets: topic => attempt(`cannot read the offsets of ${topic}`, async () => {
       const offsets = await admin.fetchTopicOffsets(topic)
       return new Map(offsets.map(o => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]))
     }),

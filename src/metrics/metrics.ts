@@ -1,21 +1,33 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client'
+import { LATENCY_BUCKETS } from './tally.ts'
+import { TallyHistogram } from './tally-histogram.ts'
+
+/** An increment-only handle on one series of a counter. */
+export interface CounterChild {
+  inc (n: number): void
+}
 
 export interface MetricsOptions {
   /** The processor's bound on unsent output (records), named in the help of `concord_outbox_pending`. */
   readonly maxUnsentRecords?: number
+  /** The lag (records) under which the processor counts as caught up, named in the help of `concord_ready`. */
+  readonly maxLagRecords?: number
 }
 
 /**
  * Every metric concord exports, declared in one place; `metrics/` is the only importer of prom-client.
- * Label values are topic names and fixed outcome names, never record keys. Knows nothing of the processor: what
- * it must say about it (the unsent bound, the outcome names) comes in as arguments.
+ * Label values are topic names, DC ids, partition numbers and fixed outcome names, never record keys. Knows
+ * nothing of the processor: what it must say about it (the bounds, the outcome names) comes in as arguments.
+ * `source_dc` is the DC whose copy of a topic an input is (the local DC for `orders`, dc2 for `dc2.orders`, as
+ * MirrorMaker 2 names a replication flow by its source cluster), not a header of the record: so every consumed
+ * record has one, malformed or not, and no header value (which a bad producer chooses) becomes a label value.
  */
 export class Metrics {
   readonly registry = new Registry()
   readonly records = new Counter({
     name: 'concord_records_total',
-    help: 'Records consumed, by input topic and outcome (applied, stale, duplicate, loop, dead_lettered, too_late)',
-    labelNames: ['topic', 'outcome'] as const,
+    help: 'Records consumed, by input topic, its source DC and outcome (applied, stale, duplicate, loop, dead_lettered, too_late); counted when their commit window commits',
+    labelNames: ['topic', 'source_dc', 'outcome'] as const,
     registers: [this.registry]
   })
 
@@ -61,7 +73,36 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly replicationLatency = new TallyHistogram({
+    name: 'concord_replication_latency_seconds',
+    help: 'Per applied record: the time it was processed minus its origin timestamp (x-origin-ts, or the configured timestampSource), by input topic and source DC; an observation only, counted when its commit window commits',
+    labelNames: ['source_dc', 'topic'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly endToEndLatency = new TallyHistogram({
+    name: 'concord_end_to_end_latency_seconds',
+    help: 'Per merged record: the time Kafka acknowledged it minus the origin timestamp of the newest write it carries (x-origin-ts, or the newest of x-merged-sources), by output topic',
+    labelNames: ['topic'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly consumerLag = new Gauge({
+    name: 'concord_consumer_lag_records',
+    help: 'Per input partition assigned to this instance: the log end offset minus the committed position in the state store, refreshed every metrics.lagIntervalMs',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry]
+  })
+
   readonly outboxPending: Gauge
+  readonly outboxLimit = new Gauge({
+    name: 'concord_outbox_pending_limit',
+    help: 'The bound on concord_outbox_pending from which consumption waits for the producer (records)',
+    registers: [this.registry]
+  })
+
   readonly ready: Gauge
 
   constructor (options: MetricsOptions = {}) {
@@ -74,24 +115,29 @@ export class Metrics {
     })
     this.ready = new Gauge({
       name: 'concord_ready',
-      help: '1 while partitions of the input topics are assigned to this instance and it consumes them, else 0',
+      help: '1 while ready (as /readyz): partitions of the inputs assigned, state restored, and the lag of the assigned partitions' +
+        (options.maxLagRecords === undefined ? ' within the threshold' : ` at most ${options.maxLagRecords.toLocaleString('en-US')} records`) + ', else 0',
       registers: [this.registry]
     })
+    if (bound !== undefined) this.outboxLimit.set(bound)
     collectDefaultMetrics({ register: this.registry, prefix: 'concord_' })
-  }
-
-  /** Counts records acknowledged by Kafka, by their topic. */
-  countEmitted (records: readonly { readonly topic: string }[]): void {
-    const byTopic = new Map<string, number>()
-    for (const r of records) byTopic.set(r.topic, (byTopic.get(r.topic) ?? 0) + 1)
-    for (const [topic, n] of byTopic) this.emitted.labels({ topic }).inc(n)
   }
 
   /**
    * Bound label children of `concord_records_total` for one input topic, one per outcome name, made once so
    * the hot path does no label lookups.
    */
-  recordCounters<O extends string> (topic: string, outcomes: readonly O[]): Readonly<Record<O, Counter>> {
-    return Object.fromEntries(outcomes.map(o => [o, this.records.labels({ topic, outcome: o })])) as Record<O, Counter>
+  recordCounters<O extends string> (topic: string, sourceDc: string, outcomes: readonly O[]): Readonly<Record<O, CounterChild>> {
+    return Object.fromEntries(outcomes.map(o => [o, this.child(this.records, { topic, source_dc: sourceDc, outcome: o })])) as Record<O, CounterChild>
+  }
+
+  /**
+   * A bound child of `counter`, exported at 0 from now on: a series that appears only at its first increment
+   * hides that increment from Prometheus's `increase()` and `rate()` (an alert on the first dead letters after
+   * a start would not fire), so every series known up front starts at 0.
+   */
+  child<L extends string> (counter: Counter<L>, labels: LabelValues<L>): CounterChild {
+    counter.inc(labels, 0)
+    return counter.labels(labels)
   }
 }

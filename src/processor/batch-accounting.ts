@@ -1,29 +1,35 @@
 import { InternalError } from '../errors.ts'
 import type { InBatch } from '../model/record.ts'
 import type { Logger } from '../log/logger.ts'
-import type { Metrics } from '../metrics/metrics.ts'
+import type { CounterChild, Metrics } from '../metrics/metrics.ts'
+import type { TallySeries } from '../metrics/tally-histogram.ts'
 import type { BatchCounts, RecordOutcome, WindowResult } from './engine.ts'
 
 /** Each outcome once: a record type, so that the compiler insists on every RecordOutcome and nothing else. */
 const OUTCOMES: Readonly<Record<RecordOutcome, true>> = { applied: true, stale: true, duplicate: true, loop: true, dead_lettered: true, too_late: true }
 export const RECORD_OUTCOMES = Object.freeze(Object.keys(OUTCOMES) as RecordOutcome[])
 
-type Counter = { inc (n: number): void }
 interface Counters {
-  readonly outcomes: Readonly<Record<RecordOutcome, Counter>>
-  readonly conflicts: Counter
+  readonly outcomes: Readonly<Record<RecordOutcome, CounterChild>>
+  readonly conflicts: CounterChild
+  readonly latency: TallySeries
 }
 
-/** One input topic, with the configured topic and policy it feeds (the labels of its conflicts and purges). */
+/**
+ * One input topic, with the DC whose copy it is (the `source_dc` of its records and replication latency), and
+ * the configured topic and policy it feeds (the labels of its conflicts and purges).
+ */
 export interface InputLabels {
   readonly input: string
+  readonly sourceDc: string
   readonly topic: string
   readonly policy: string
 }
 
 /**
  * Turns each processed batch's result into metrics and the few warnings an operator needs: dead letters
- * each time, and partition mismatches once per input topic (they are counted every time).
+ * each time, and partition mismatches once per input topic (they are counted every time). The processor
+ * calls it once the batch's commit window committed, so a discarded window (consumed again) counts once.
  */
 export class BatchAccounting {
   readonly #metrics: Metrics
@@ -31,18 +37,19 @@ export class BatchAccounting {
   readonly #counters = new Map<string, Counters>()
   readonly #mismatchWarned = new Set<string>()
   /** Per configured topic. */
-  readonly #purged = new Map<string, Counter>()
+  readonly #purged = new Map<string, CounterChild>()
 
   /** Binds the counters of every input topic up front. */
   constructor (metrics: Metrics, log: Logger, inputs: Iterable<InputLabels>) {
     this.#metrics = metrics
     this.#log = log
-    for (const { input, topic, policy } of inputs) {
+    for (const { input, sourceDc, topic, policy } of inputs) {
       this.#counters.set(input, {
-        outcomes: metrics.recordCounters(input, RECORD_OUTCOMES),
-        conflicts: metrics.conflicts.labels({ topic, policy })
+        outcomes: metrics.recordCounters(input, sourceDc, RECORD_OUTCOMES),
+        conflicts: metrics.child(metrics.conflicts, { topic, policy }),
+        latency: metrics.replicationLatency.series({ source_dc: sourceDc, topic: input })
       })
-      this.#purged.set(topic, metrics.purged.labels({ topic }))
+      this.#purged.set(topic, metrics.child(metrics.purged, { topic }))
     }
   }
 
@@ -55,6 +62,7 @@ export class BatchAccounting {
       if (n > 0) counters.outcomes[outcome].inc(n)
     }
     if (result.conflicts > 0) counters.conflicts.inc(result.conflicts)
+    counters.latency.add(result.latency)
     this.#metrics.batchRecords.observe(batch.records.length)
     if (result.partitionMismatches > 0) {
       this.#metrics.partitionMismatches.labels({ topic }).inc(result.partitionMismatches)

@@ -3,6 +3,7 @@ import { partitionKey, type InBatch } from '../model/record.ts'
 import { compareStamps } from '../model/stamp.ts'
 import type { EntityWrite, OffsetWrite, OutboxRecord, StateStore } from '../store/state-store.ts'
 import { InternalError, RecordError } from '../errors.ts'
+import { Tally } from '../metrics/tally.ts'
 import { conflictRecord, deadLetter, mergedRecord } from './output-records.ts'
 import { parseRecord } from './parse-record.ts'
 import type { InputPlan, Plans, TopicPlan } from './plan.ts'
@@ -20,6 +21,16 @@ export interface BatchCounts {
   readonly conflicts: number
   /** Versions that arrived in a partition other than their entity's home partition. */
   readonly partitionMismatches: number
+  /**
+   * Replication latency of the applied records, in seconds: the batch's processing time minus each one's
+   * origin timestamp. An observation only: nothing is decided by it.
+   */
+  readonly latency: Tally
+}
+
+export interface EngineOptions {
+  /** The wall clock whose reading is a batch's processing time, in ms since the epoch (default Date.now). */
+  readonly clock?: () => number
 }
 
 /** What committing a window wrote. */
@@ -75,10 +86,12 @@ export class Engine {
   readonly #offsets = new Map<string, OffsetWrite>()
   #records = 0
   #openedAt: number | undefined
+  readonly #clock: () => number
 
-  constructor (store: StateStore, plans: Plans) {
+  constructor (store: StateStore, plans: Plans, options: EngineOptions = {}) {
     this.#store = store
     this.#plans = plans
+    this.#clock = options.clock ?? Date.now
   }
 
   /** Records absorbed into the open window (0 when none is open). */
@@ -162,6 +175,8 @@ export class Engine {
     let mismatches = 0
     let deadLetters = 0
     let conflicts = 0
+    const latency = new Tally()
+    const now = this.#clock()
     const reject = (record: InBatch['records'][number], error: RecordError, stage: string): void => {
       deadLetters++
       outbox.push(deadLetter(plan, batch, record, error, stage, localDc))
@@ -204,6 +219,7 @@ export class Engine {
       }
       counts[absorbed.outcome]++
       if (absorbed.outcome !== 'applied') continue
+      latency.observe((now - ts) / 1000)
       w.state = absorbed.state
       for (const c of absorbed.conflicts) {
         conflicts++
@@ -216,7 +232,7 @@ export class Engine {
       this.#offsets.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: Number(last.offset) + 1 })
     }
     this.#records += batch.records.length
-    return { topic: batch.topic, counts, deadLetters, conflicts, partitionMismatches: mismatches }
+    return { topic: batch.topic, counts, deadLetters, conflicts, partitionMismatches: mismatches, latency }
   }
 
   #commit (): { result: WindowResult, swept: Map<number, number> } {

@@ -1,13 +1,14 @@
 import { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaConsumer } from '../kafka/consumer.ts'
-import { partitionKey, reachesEnd, type InBatch } from '../model/record.ts'
+import { partitionKey, reachesEnd, type InBatch, type TopicPartition } from '../model/record.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { StateStore } from '../store/state-store.ts'
 import { BackgroundFlush, backoffDelay, DEFAULT_BACKOFF, type Backoff } from './background-flush.ts'
 import { BatchAccounting } from './batch-accounting.ts'
 import type { BatchCounts, Engine } from './engine.ts'
+import { LagMonitor } from './lag-monitor.ts'
 import type { OutboxFlusher } from './outbox.ts'
 import { ensureOutputTopics } from './output-topics.ts'
 import type { Plans } from './plan.ts'
@@ -32,6 +33,8 @@ export interface ProcessorDeps {
   readonly retryBackoff?: Backoff
   /** The commit window (default DEFAULT_COMMIT_WINDOW). */
   readonly commitWindow?: CommitWindow
+  /** When it counts as caught up, and how often it reads its lag (default DEFAULT_READINESS). */
+  readonly readiness?: Readiness
   /** How the back-off and the look for topics wait (default: timers). */
   readonly sleep?: Sleep
 }
@@ -49,22 +52,39 @@ export interface CommitWindow {
 export const DEFAULT_COMMIT_WINDOW: CommitWindow = Object.freeze({ intervalMs: 500, maxRecords: 50_000 })
 
 /**
+ * Ready (`/readyz`, `concord_ready`) while partitions of the inputs are assigned, the state is restored (the
+ * store open and the output committed before the last stop sent), and the lag of the assigned partitions, read
+ * every `lagIntervalMs`, is at most `maxLagRecords` in all: an instance catching up on a backlog (after a
+ * rebuild, a long stop) is alive but not ready.
+ */
+export interface Readiness {
+  readonly maxLagRecords: number
+  readonly lagIntervalMs: number
+}
+
+export const DEFAULT_READINESS: Readiness = Object.freeze({ maxLagRecords: 10_000, lagIntervalMs: 5_000 })
+
+/**
  * Runs the engine on Kafka: consumes every input topic that exists (waiting for the others and picking them
  * up when they appear), absorbs each batch into the engine's commit window and commits the window's state,
  * offsets and output in one transaction (see CommitWindow), and produces the output in the background, in
  * commit order. Positions come from the store, so a restart resumes exactly after the last committed window
  * (the records of a window lost in a crash are consumed again), and output committed before a crash is
- * produced on start. Ready while partitions of the inputs are assigned to it.
+ * produced on start. Ready as Readiness says.
  */
 export class Processor {
   readonly #d: ProcessorDeps
   readonly #accounting: BatchAccounting
   readonly #flush: BackgroundFlush
   readonly #discovery: TopicDiscovery
+  readonly #lag: LagMonitor
+  readonly #readiness: Readiness
   #consumer: KafkaConsumer | undefined
-  /** The partitions assigned to the current consumer. */
-  #assigned = new Set<string>()
+  /** The partitions assigned to the current consumer, by partitionKey. */
+  #assigned = new Map<string, TopicPartition>()
   #stopping = false
+  /** The output committed before the last stop is sent: the state is what that stop left. */
+  #restored = false
   #ready = false
   readonly #window: CommitWindow
   /** The commit due at the end of the window's interval, while a window is open. */
@@ -80,9 +100,10 @@ export class Processor {
   constructor (deps: ProcessorDeps) {
     this.#d = deps
     this.#window = deps.commitWindow ?? DEFAULT_COMMIT_WINDOW
+    this.#readiness = deps.readiness ?? DEFAULT_READINESS
     const inputs = [...deps.plans.inputs.keys()]
     this.#accounting = new BatchAccounting(deps.metrics, deps.log,
-      [...deps.plans.inputs.values()].map(i => ({ input: i.topic, topic: i.plan.config.name, policy: i.plan.merger.policy })))
+      [...deps.plans.inputs.values()].map(i => ({ input: i.topic, sourceDc: i.sourceDc, topic: i.plan.config.name, policy: i.plan.merger.policy })))
     this.#flush = new BackgroundFlush({
       outbox: deps.outbox,
       store: deps.store,
@@ -100,6 +121,15 @@ export class Processor {
       intervalMs: deps.discoveryIntervalMs,
       sleep: deps.sleep
     })
+    this.#lag = new LagMonitor({
+      admin: deps.admin,
+      store: deps.store,
+      gauge: deps.metrics.consumerLag,
+      log: deps.log,
+      onChange: () => this.#updateReady(),
+      intervalMs: this.#readiness.lagIntervalMs,
+      sleep: deps.sleep
+    })
   }
 
   get ready (): boolean { return this.#ready }
@@ -108,6 +138,8 @@ export class Processor {
     // Output committed before a crash goes out before anything new is consumed.
     const resent = await this.#d.outbox.flush()
     if (resent > 0) this.#d.log.info({ records: resent }, 'sent output committed before the last stop')
+    this.#restored = true
+    this.#lag.start()
     try {
       await this.#discovery.check()
     } catch (err) {
@@ -125,6 +157,7 @@ export class Processor {
     this.#updateReady()
     // Discovery first, so that no look in progress starts a consumer after this one is stopped.
     await this.#discovery.stop()
+    this.#lag.stop()
     await this.#consumer?.stop()
     this.#commitWindow()
     await this.#flush.stop()
@@ -143,8 +176,7 @@ export class Processor {
     const consumer = await this.#d.newConsumer()
     this.#consumer = consumer
     this.#replaying = false
-    this.#assigned = new Set()
-    this.#updateReady()
+    this.#setAssigned(new Map())
     if (missing.length > 0) log.info({ missing }, 'waiting for input topics that do not exist yet')
     if (existing.length === 0) return
     // Callbacks of a consumer that was replaced since are ignored.
@@ -157,21 +189,28 @@ export class Processor {
       onBatch: batch => this.#onBatch(batch),
       onAssigned: partitions => {
         if (consumer !== this.#consumer) return
-        this.#assigned = new Set(partitions.map(partitionKey))
-        this.#updateReady()
+        this.#setAssigned(new Map(partitions.map(p => [partitionKey(p), p])))
       },
       onRevoked: partitions => {
         if (consumer !== this.#consumer) return
         this.#commitWindow()
-        for (const p of partitions) this.#assigned.delete(partitionKey(p))
-        this.#updateReady()
+        const left = new Map(this.#assigned)
+        for (const p of partitions) left.delete(partitionKey(p))
+        this.#setAssigned(left)
       }
     })
     log.info({ topics: existing }, 'consuming')
   }
 
+  #setAssigned (assigned: Map<string, TopicPartition>): void {
+    this.#assigned = assigned
+    this.#lag.assign(assigned.values())
+    this.#updateReady()
+  }
+
   #updateReady (): void {
-    const ready = !this.#stopping && this.#assigned.size > 0
+    const lag = this.#lag.total
+    const ready = !this.#stopping && this.#restored && this.#assigned.size > 0 && lag !== undefined && lag <= this.#readiness.maxLagRecords
     if (ready === this.#ready) return
     this.#ready = ready
     this.#d.metrics.ready.set(ready ? 1 : 0)

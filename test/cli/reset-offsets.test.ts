@@ -6,7 +6,7 @@ import { UsageError } from '../../src/errors.ts'
 /** Two partitions of orders with records from offset 5 (older ones deleted) to 20 and 7; dc2.orders is missing. */
 const admin = {
   partitionCounts: async (topics: readonly string[]) => new Map(topics.filter(t => t === 'orders').map(t => [t, 2])),
-  offsetRange: async () => new Map([[1, { low: 0n, high: 7n }], [0, { low: 5n, high: 20n }]]),
+  logOffsets: async () => new Map([[1, { low: 0n, high: 7n }], [0, { low: 5n, high: 20n }]]),
   offsetsAt: async (_topic: string, ts: number) => new Map([[0, ts === 1000 ? 12n : 20n], [1, 7n]])
 }
 const held = new Map([['orders:0', 15], ['orders:1', 7]])

@@ -170,7 +170,7 @@ test('an empty file reports each required key', () => {
 test('a file that is not a mapping is rejected', () => {
   const list = file('list.yaml', '- dc1\n- dc2\n')
   assert.deepEqual(problemsOf(() => loadConfig({ policies, file: list, env: { CONCORD_DC: 'dc1' } })), [
-    `${list}: the configuration must be a mapping with keys dc, peers, kafka, topics, store, http, log, got ["dc1","dc2"]`
+    `${list}: the configuration must be a mapping with keys dc, peers, kafka, topics, store, http, metrics, readiness, log, got ["dc1","dc2"]`
   ])
 })
 
@@ -183,7 +183,8 @@ test('a missing file option is rejected by name', () => {
 test('envOverrides lists every variable with the key it sets and a one-line meaning', () => {
   assert.deepEqual(envOverrides.map(o => o.name), [
     'CONCORD_DC', 'CONCORD_PEERS', 'CONCORD_KAFKA_BROKERS', 'CONCORD_KAFKA_GROUP_ID',
-    'CONCORD_KAFKA_SASL_USERNAME', 'CONCORD_KAFKA_SASL_PASSWORD', 'CONCORD_STORE_DIR', 'CONCORD_HTTP_HOST', 'CONCORD_HTTP_PORT', 'CONCORD_LOG_LEVEL'
+    'CONCORD_KAFKA_SASL_USERNAME', 'CONCORD_KAFKA_SASL_PASSWORD', 'CONCORD_STORE_DIR', 'CONCORD_HTTP_HOST', 'CONCORD_HTTP_PORT', 'CONCORD_METRICS_LAG_INTERVAL_MS',
+    'CONCORD_READINESS_MAX_LAG_RECORDS', 'CONCORD_LOG_LEVEL'
   ])
   for (const o of envOverrides) {
     assert.match(o.meaning, /^[^\n]{5,160}$/) // the key's one-line README description

@@ -84,14 +84,19 @@ describe('Processor readiness', () => {
     assert.equal(await gauge(r, 'ready'), 0)
 
     consumer.assign([{ topic: 'orders', partition: 0 }, { topic: 'dc2.orders', partition: 0 }])
+    assert.equal(processor.ready, false, 'not before the lag of the new assignment is read')
+    await turn()
     assert.equal(processor.ready, true)
     assert.equal(await gauge(r, 'ready'), 1)
     consumer.assign([{ topic: 'orders', partition: 0 }])
+    await turn()
     assert.equal(processor.ready, true, 'still holds a partition after a rebalance took one')
     consumer.assign([])
+    await turn()
     assert.equal(processor.ready, false, 'a rebalance took every partition')
     assert.equal(await gauge(r, 'ready'), 0)
     consumer.assign([{ topic: 'dc2.orders', partition: 0 }])
+    await turn()
     assert.equal(processor.ready, true)
 
     await processor.stop()
@@ -110,6 +115,7 @@ describe('Processor readiness', () => {
     assert.deepEqual(admin.created.flat().map(s => [s.topic, s.partitions]), [['orders.merged', 3], ['orders.dlq', 3], ['orders.conflicts', 3]])
     assert.ok(log.entries.some(e => e.msg === 'waiting for input topics that do not exist yet'))
     consumers[0]!.assign([{ topic: 'orders', partition: 0 }])
+    await turn()
     assert.equal(processor.ready, true)
 
     topics.set('dc2.orders', 3)
@@ -121,8 +127,10 @@ describe('Processor readiness', () => {
     assert.deepEqual(consumers[1]!.options?.topics, ['orders', 'dc2.orders'])
     assert.equal(processor.ready, false, 'the old consumer gave its partitions back; the new one holds none yet')
     consumers[0]!.assign([{ topic: 'orders', partition: 0 }])
+    await turn()
     assert.equal(processor.ready, false, 'a late callback of the replaced consumer changes nothing')
     consumers[1]!.assign([{ topic: 'orders', partition: 1 }, { topic: 'dc2.orders', partition: 1 }])
+    await turn()
     assert.equal(processor.ready, true)
 
     sleeps.wake(ms => ms === interval)
@@ -152,6 +160,68 @@ describe('Processor readiness', () => {
     sleeps.wake(ms => ms === interval)
     await sleeps.asked(ms => ms === interval, 2)
     assert.deepEqual(r.consumers[0]?.options?.topics, ['orders', 'dc2.orders'])
+    await r.processor.stop()
+  })
+})
+
+describe('Processor lag and readiness', () => {
+  const lag = async (r: Awaited<ReturnType<typeof rig>>): Promise<Record<string, number>> =>
+    Object.fromEntries((await r.metrics.consumerLag.get()).values.map(v => [`${v.labels.topic}:${v.labels.partition}`, v.value]))
+
+  it('is not ready while the assigned partitions lag more than maxLagRecords in all, and is once they catch up', async () => {
+    const sleeps = new ManualSleep()
+    const r = await rig({ sleep: sleeps.sleep, readiness: { maxLagRecords: 3, lagIntervalMs: 250 } })
+    // Nothing committed for orders:0 yet: its position is its log start offset.
+    r.admin.ends.set('orders:0', { low: 0n, high: 5n })
+    r.admin.ends.set('dc2.orders:0', { low: 10n, high: 12n })
+    r.consumer.assign([{ topic: 'orders', partition: 0 }, { topic: 'dc2.orders', partition: 0 }])
+    await turn()
+    assert.deepEqual(await lag(r), { 'orders:0': 5, 'dc2.orders:0': 2 })
+    assert.equal(r.processor.ready, false, '7 records behind, 3 allowed')
+    assert.equal(await gauge(r, 'ready'), 0)
+
+    await r.deliver(r.number(writes('a', 4)), 1)
+    await r.deliver(r.number(writes('b', 1)))
+    assert.deepEqual(r.store.offsets(), new Map([['orders:0', 5]]))
+    assert.equal(r.processor.ready, false, 'the lag is read on the interval, not at each commit')
+    sleeps.wake(ms => ms === 250)
+    await sleeps.asked(ms => ms === 250, 2)
+    assert.deepEqual(await lag(r), { 'orders:0': 0, 'dc2.orders:0': 2 })
+    assert.equal(r.processor.ready, true, '2 records behind')
+    assert.equal(await gauge(r, 'ready'), 1)
+
+    r.consumer.assign([{ topic: 'dc2.orders', partition: 0 }])
+    await turn()
+    assert.deepEqual(await lag(r), { 'dc2.orders:0': 2 }, 'only the partitions this instance holds')
+    await r.processor.stop()
+  })
+
+  it('keeps the last reading when Kafka cannot tell the offsets, and says so once', async () => {
+    const sleeps = new ManualSleep()
+    let failing = false
+    const r = await rig({
+      sleep: sleeps.sleep,
+      readiness: { maxLagRecords: 10, lagIntervalMs: 250 },
+      adminLayer: admin => ({
+        ...admin,
+        logOffsets: async topic => {
+          if (failing) throw new KafkaError(`cannot read the offsets of ${topic}: broker down`)
+          return admin.logOffsets(topic)
+        }
+      })
+    })
+    r.admin.ends.set('orders:0', { low: 0n, high: 4n })
+    r.consumer.assign([{ topic: 'orders', partition: 0 }])
+    await turn()
+    assert.equal(r.processor.ready, true)
+    failing = true
+    for (let i = 2; i <= 3; i++) {
+      sleeps.wake(ms => ms === 250)
+      await sleeps.asked(ms => ms === 250, i)
+    }
+    assert.deepEqual(await lag(r), { 'orders:0': 4 })
+    assert.equal(r.processor.ready, true)
+    assert.equal(r.log.entries.filter(e => e.msg.startsWith('could not read the lag')).length, 1)
     await r.processor.stop()
   })
 })

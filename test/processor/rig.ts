@@ -4,7 +4,7 @@
  * test/integration/.
  */
 import { validateConfig } from '../../src/config/validate.ts'
-import type { KafkaAdmin, TopicSpec } from '../../src/kafka/admin.ts'
+import type { KafkaAdmin, LogOffsets, TopicSpec } from '../../src/kafka/admin.ts'
 import type { KafkaConsumer, RunOptions } from '../../src/kafka/consumer.ts'
 import type { TopicPartition } from '../../src/model/record.ts'
 import type { KafkaProducer } from '../../src/kafka/producer.ts'
@@ -17,7 +17,8 @@ import { Engine } from '../../src/processor/engine.ts'
 import { OutboxFlusher } from '../../src/processor/outbox.ts'
 import { planTopics, type Plans, type TopicPlan } from '../../src/processor/plan.ts'
 import type { Resolved } from '../../src/merge/policy.ts'
-import { Processor, type CommitWindow } from '../../src/processor/processor.ts'
+import { Processor, type CommitWindow, type Readiness } from '../../src/processor/processor.ts'
+import { SentAccounting } from '../../src/processor/sent-accounting.ts'
 import type { Sleep } from '../../src/processor/sleep.ts'
 import { openDatabase } from '../../src/store/open.ts'
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
@@ -67,11 +68,16 @@ export class FakeConsumer implements KafkaConsumer {
   }
 }
 
-/** An admin over a mutable map of topic -> partition count; `createTopics` adds the missing ones and records each call. */
-export function fakeAdmin (topics: Map<string, number>): KafkaAdmin & { readonly created: TopicSpec[][] } {
+/**
+ * An admin over a mutable map of topic -> partition count; `createTopics` adds the missing ones and records each
+ * call. `ends` sets a partition's log offsets by "topic:partition" (default: empty, 0 to 0).
+ */
+export function fakeAdmin (topics: Map<string, number>): KafkaAdmin & { readonly created: TopicSpec[][], readonly ends: Map<string, LogOffsets> } {
   const created: TopicSpec[][] = []
+  const ends = new Map<string, LogOffsets>()
   return {
     created,
+    ends,
     listTopics: async () => [...topics.keys()],
     createTopics: async specs => {
       created.push([...specs])
@@ -79,7 +85,7 @@ export function fakeAdmin (topics: Map<string, number>): KafkaAdmin & { readonly
     },
     partitionCounts: async wanted => new Map(wanted.filter(t => topics.has(t)).map(t => [t, topics.get(t)!])),
     highWatermarks: async () => new Map(),
-    offsetRange: async () => new Map(),
+    logOffsets: async topic => new Map(Array.from({ length: topics.get(topic) ?? 0 }, (_, p) => [p, ends.get(`${topic}:${p}`) ?? { low: 0n, high: 0n }])),
     offsetsAt: async () => new Map(),
     close: async () => {}
   }
@@ -172,6 +178,7 @@ export interface RigOptions {
   readonly sleep?: Sleep
   readonly discoveryIntervalMs?: number
   readonly commitWindow?: CommitWindow
+  readonly readiness?: Readiness
   /** The topics that exist, by partition count (default: both inputs, one partition each); the test may add some. */
   readonly topics?: Map<string, number>
   /** Wraps the fake admin, as `layer` wraps the store. */
@@ -209,6 +216,7 @@ export async function rig (options: RigOptions = {}): Promise<Rig> {
   const admin = fakeAdmin(options.topics ?? new Map([['orders', 1], ['dc2.orders', 1]]))
   const seenAdmin = options.adminLayer?.(admin) ?? admin
   const metrics = new Metrics()
+  const sent = new SentAccounting(metrics, plans)
   const log = recordingLogger()
   const processor = new Processor({
     plans,
@@ -217,7 +225,7 @@ export async function rig (options: RigOptions = {}): Promise<Rig> {
     admin: seenAdmin,
     metrics,
     log,
-    outbox: new OutboxFlusher(store, producer, records => metrics.countEmitted(records)),
+    outbox: new OutboxFlusher(store, producer, records => sent.sent(records)),
     newConsumer: async () => {
       const consumer = new FakeConsumer()
       consumers.push(consumer)
@@ -227,7 +235,8 @@ export async function rig (options: RigOptions = {}): Promise<Rig> {
     ...(options.maxUnsentRecords === undefined ? {} : { maxUnsentRecords: options.maxUnsentRecords }),
     ...(options.retryBackoff === undefined ? {} : { retryBackoff: options.retryBackoff }),
     ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
-    ...(options.commitWindow === undefined ? {} : { commitWindow: options.commitWindow })
+    ...(options.commitWindow === undefined ? {} : { commitWindow: options.commitWindow }),
+    ...(options.readiness === undefined ? {} : { readiness: options.readiness })
   })
   await processor.start()
   let offset = 0

@@ -96,6 +96,9 @@ describe('a store commit that fails', () => {
     const applied = async (): Promise<number | undefined> =>
       (await metrics.records.get()).values.find(v => v.labels.topic === 'orders' && v.labels.outcome === 'applied')?.value
     assert.equal(await applied(), 1, 'the failed window is not counted')
+    const observed = async (): Promise<number | undefined> =>
+      (await metrics.replicationLatency.get()).values.find(v => v.metricName === 'concord_replication_latency_seconds_count' && v.labels.topic === 'orders')?.value
+    assert.equal(await observed(), 1, 'nor is its replication latency observed')
     assert.ok(log.entries.some(e => e.level === 'error' && e.msg.startsWith('could not process a window of records')))
     // Until the fresh consumer runs, what the old one still hands over is ignored: none of it may commit past the gap.
     await deliver(number(writes('c', 1)))
@@ -109,6 +112,7 @@ describe('a store commit that fails', () => {
     assert.equal(layer!.commits, 3)
     assert.deepEqual(store.offsets(), new Map([['orders:0', 3]]))
     assert.equal(await applied(), 3)
+    assert.equal(await observed(), 3, 'observed once it committed, once each')
     producer.release()
     await processor.stop()
     assert.deepEqual(keys(producer.sent), ['a-0', 'b-0', 'b-1'], 'each change produced once, in order')
