@@ -1,5 +1,4 @@
 import type { Stamp } from '../model/stamp.ts'
-import type { ValueCodec } from './policy.ts'
 
 /**
  * What a policy says of an entity's decoded state for people and tools (the state query, `concord inspect`):
@@ -74,6 +73,13 @@ export type StateDescription =
     readonly describeError?: string
   }
 
+/** The topic's value codec, as the views need it (policy.ts's ValueCodec, named here to keep the imports one way). */
+interface ViewCodec {
+  readonly name: string
+  encode (value: unknown): Buffer
+  decode (bytes: Buffer): unknown
+}
+
 export const stampView = (s: Stamp): StampView => ({ dc: s.dc, ts: s.ts, counter: s.counter, eventId: s.eventId })
 
 /**
@@ -108,7 +114,7 @@ export function toJson (v: unknown, depth = 0): Json | undefined {
 }
 
 /** Value bytes as the topic's codec decodes them, as JSON when it holds them exactly, else base64. */
-export function valueView (bytes: Buffer, codec: ValueCodec): ValueView {
+export function valueView (bytes: Buffer, codec: ViewCodec): ValueView {
   if (codec.name !== 'raw') {
     try {
       const j = toJson(codec.decode(bytes))
@@ -121,7 +127,7 @@ export function valueView (bytes: Buffer, codec: ValueCodec): ValueView {
 }
 
 /** A decoded value as JSON when it holds it exactly, else base64 of its encoding with the codec. */
-export function decodedView (value: unknown, codec: ValueCodec): ValueView {
+export function decodedView (value: unknown, codec: ViewCodec): ValueView {
   const j = toJson(value)
   if (j !== undefined) return { encoding: 'json', value: j }
   return { encoding: 'base64', value: codec.encode(value).toString('base64') }
