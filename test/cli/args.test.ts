@@ -26,8 +26,8 @@ describe('the concord command line', () => {
   it('reads inspect\'s topic and entity id, from a folder or a URL', () => {
     assert.deepEqual(parseCommandLine(['inspect', 'orders', 'o-1', '-c', 'a.yaml', '--state-dir', '/copy']),
       { command: 'inspect', args: ['orders', 'o-1'], options: { ...defaults, config: 'a.yaml', stateDir: '/copy' } })
-    assert.deepEqual(parseCommandLine(['inspect', '--url', 'http://h:1', 'orders', '--', '-odd-id']).args, ['orders', '-odd-id'])
-    assert.deepEqual(parseCommandLine(['inspect', 'orders', 'o-1', '--url', 'http://h:1']).options, { ...defaults, url: 'http://h:1' })
+    assert.deepEqual(parseCommandLine(['inspect', '--url', 'http://h:1', 'orders', '--', '-odd-id']),
+      { command: 'inspect', args: ['orders', '-odd-id'], options: { ...defaults, url: 'http://h:1' } })
   })
 
   it('reads verify\'s two sides, its repeated --topic and its counts', () => {
