@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
 import { QueryError, UsageError } from '../errors.ts'
 import { policies } from '../merge/index.ts'
+import type { EntityView } from '../query/entity-view.ts'
 import type { EntityDigests, Lookup, TopicDigest } from '../query/state-query.ts'
 import { errorOf, getJson } from './http-client.ts'
 import { openFolderQuery } from './state-folder.ts'
@@ -15,6 +16,8 @@ export interface DigestSource {
   topics (): Promise<readonly string[]>
   digest (topic: string): Promise<TopicDigest>
   entityDigests (topic: string, buckets: readonly number[]): Promise<EntityDigests>
+  /** One entity's state view, or undefined when the side has no such entity. */
+  entity (topic: string, entity: string): Promise<EntityView | undefined>
   close (): void
 }
 
@@ -34,6 +37,10 @@ function httpSource (url: string): DigestSource {
     topics: async () => (await get<{ topics: string[] }>('/v1/topics')).topics,
     digest: topic => get(`/v1/digest/${encodeURIComponent(topic)}`),
     entityDigests: (topic, buckets) => get(`/v1/digest/${encodeURIComponent(topic)}?buckets=${buckets.join(',')}`),
+    entity: async (topic, entity) => {
+      const { status, body } = await getJson(url, `/v1/state/${encodeURIComponent(topic)}/${encodeURIComponent(entity)}`)
+      return status === 200 ? body as EntityView : undefined
+    },
     close: () => {}
   }
 }
@@ -45,6 +52,10 @@ async function folderSource (label: string, config: Config, dir: string): Promis
     topics: async () => query.topics(),
     digest: async topic => found(label, await query.digest(topic)),
     entityDigests: async (topic, buckets) => found(label, await query.entityDigests(topic, buckets)),
+    entity: async (topic, entity) => {
+      const l = query.entity(topic, entity)
+      return l.found ? l.value : undefined
+    },
     close
   }
 }

@@ -1,10 +1,23 @@
+import type { StampView, ValueView } from '../merge/state-description.ts'
+import type { EntityView } from '../query/entity-view.ts'
 import type { Options } from './args.ts'
 import { openSource, type DigestSource } from './digest-source.ts'
+import { showStamp, showValue } from './view-text.ts'
 
-/** An entity whose merged value or provenance differs, or that only one side has. */
+/** What one side resolves an entity to: its merged value and provenance (null: it has none, or it is deleted). */
+export interface Side {
+  readonly deleted: boolean
+  readonly value: ValueView | null
+  readonly origin: StampView | null
+  readonly sources: readonly StampView[]
+}
+
+/** An entity whose merged value or provenance differs, or that only one side has, with what each side holds. */
 export interface Difference {
   readonly entity: string
   readonly kind: 'differs' | 'only-a' | 'only-b'
+  readonly a: Side | null
+  readonly b: Side | null
 }
 
 export interface TopicComparison {
@@ -28,15 +41,23 @@ export async function compareTopic (a: DigestSource, b: DigestSource, topic: str
   const [ea, eb] = await Promise.all([a.entityDigests(topic, buckets), b.entityDigests(topic, buckets)])
   const inB = new Map(eb.entities.map(([e, d]) => [e, d]))
   const inA = new Set(ea.entities.map(([e]) => e))
-  const all: Difference[] = []
+  const all: Array<Pick<Difference, 'entity' | 'kind'>> = []
   for (const [entity, d] of ea.entities) {
     const other = inB.get(entity)
     if (other === undefined) all.push({ entity, kind: 'only-a' })
     else if (other !== d) all.push({ entity, kind: 'differs' })
   }
   for (const [entity] of eb.entities) if (!inA.has(entity)) all.push({ entity, kind: 'only-b' })
-  return { ...base, converged: false, differing: all.slice(0, limit), more: Math.max(0, all.length - limit) }
+  const differing: Difference[] = []
+  for (const d of all.slice(0, limit)) {
+    const [va, vb] = await Promise.all([a.entity(topic, d.entity), b.entity(topic, d.entity)])
+    differing.push({ ...d, a: sideOf(va), b: sideOf(vb) })
+  }
+  return { ...base, converged: false, differing, more: Math.max(0, all.length - limit) }
 }
+
+const sideOf = (v: EntityView | undefined): Side | null =>
+  v === undefined ? null : { deleted: v.deleted, value: v.value, origin: v.origin, sources: v.sources }
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -68,6 +89,12 @@ export async function verify (args: readonly string[], options: Options, out: (t
   }
 }
 
+function showSide (s: Side | null): string {
+  if (s === null) return 'no such entity'
+  if (s.deleted) return 'deleted'
+  return `${showValue(s.value)}  ${s.origin === null ? `built from ${s.sources.length} ${s.sources.length === 1 ? 'write' : 'writes'}` : `origin ${showStamp(s.origin)}`}`
+}
+
 function report (a: string, b: string, results: readonly TopicComparison[]): string {
   const lines: string[] = []
   const side = { 'only-a': `only in ${a}`, 'only-b': `only in ${b}`, differs: 'value or provenance differs' } as const
@@ -78,7 +105,10 @@ function report (a: string, b: string, results: readonly TopicComparison[]): str
     }
     const n = r.differing.length + r.more
     lines.push(`${r.topic}: DIVERGED, ${n} ${n === 1 ? 'entity differs' : 'entities differ'} (${r.entities[0]} entities in ${a}, ${r.entities[1]} in ${b})`)
-    for (const d of r.differing) lines.push(`  ${JSON.stringify(d.entity)}  ${side[d.kind]}`)
+    for (const d of r.differing) {
+      lines.push(`  ${JSON.stringify(d.entity)}  ${side[d.kind]}`)
+      for (const [label, s] of [[a, d.a], [b, d.b]] as const) lines.push(`      ${label}: ${showSide(s)}`)
+    }
     if (r.more > 0) lines.push(`  ... and ${r.more} more (--limit)`)
   }
   const bad = results.filter(r => !r.converged).length

@@ -71,6 +71,7 @@ const reversed = [...writes].reverse().sort((a, b) => a.dc === b.dc ? a.ts - b.t
 const a = dc('a', 'dc1', writes)
 const b = dc('b', 'dc2', reversed)
 const missed = dc('c', 'dc2', reversed.filter(w => w.entity !== 'o-2'))
+const stale = dc('d', 'dc2', reversed.filter(w => !(w.entity === 'o-1' && w.dc === 'dc2')))
 
 async function serve (query: StateQuery): Promise<string> {
   const { server, port } = await startHttp('127.0.0.1', 0, { metrics: async () => ({ body: '', contentType: 'text/plain' }), ready: () => true, state: query })
@@ -104,11 +105,24 @@ describe('concord verify', () => {
     const c = captured()
     assert.equal(await verify([a.file, missed.file], options({ topics: ['orders'] }), c.out), 1)
     assert.match(c.text(), /^orders: DIVERGED, 1 entity differs \(3 entities in .*a\.yaml, 2 in .*c\.yaml\)\n {2}"o-2" {2}only in .*a\.yaml\n/)
+    assert.match(c.text(), /\n {6}.*a\.yaml: \{"qty":5\} {2}origin dc2 {2}2023-11-14T22:13:20\.002Z {2}counter 0 {2}event o-2-dc2-1700000000002\n {6}.*c\.yaml: no such entity\n/)
     const j = captured()
     assert.equal(await verify([missed.file, a.file], options({ json: true }), j.out), 1)
     const report = JSON.parse(j.text()) as { converged: boolean, topics: Array<{ topic: string, converged: boolean, differing: unknown[] }> }
     assert.equal(report.converged, false)
-    assert.deepEqual(report.topics.map(t => [t.topic, t.differing]), [['orders', [{ entity: 'o-2', kind: 'only-b' }]], ['stock', [{ entity: 'o-2', kind: 'only-b' }]]])
+    const shown = report.topics.map(t => [t.topic, (t.differing as Array<{ entity: string, kind: string, a: unknown, b: { value: unknown } | null }>).map(d => [d.entity, d.kind, d.a, d.b?.value])])
+    assert.deepEqual(shown, [
+      ['orders', [['o-2', 'only-b', null, { encoding: 'json', value: { qty: 5 } }]]],
+      ['stock', [['o-2', 'only-b', null, { encoding: 'json', value: { qty: 5 } }]]]
+    ])
+  })
+
+  it('shows what each side holds of an entity whose value differs', async () => {
+    const j = captured()
+    assert.equal(await verify([a.file, stale.file], options({ json: true, topics: ['orders'] }), j.out), 1)
+    const [d] = (JSON.parse(j.text()) as { topics: Array<{ differing: Array<{ entity: string, kind: string, a: { value: unknown, origin: { dc: string } }, b: { value: unknown, origin: { dc: string } } }> }> }).topics[0]!.differing
+    assert.deepEqual([d!.entity, d!.kind, d!.a.value, d!.a.origin.dc, d!.b.value, d!.b.origin.dc],
+      ['o-1', 'differs', { encoding: 'json', value: { qty: 2 } }, 'dc2', { encoding: 'json', value: { qty: 1 } }, 'dc1'])
   })
 
   it('compares over HTTP as from folders, and a state folder with --config', async () => {
