@@ -47,9 +47,10 @@ const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolv
 
 /**
  * The state query: one entity's view, and the digests that `concord verify` compares, over a store's read
- * port. Nothing here writes. A digest scans the topic page by page with a pause between pages: on a running
- * processor the pages are read between its commits, so a digest taken while writes flow mixes moments (verify
- * rechecks what differs).
+ * port. Nothing here writes. A digest scans the topic page by page with a pause between pages. Over a
+ * read-only store (a state folder opened beside its processor) the pages are read in one snapshot; over the
+ * processor's own store they are read between its commits, so a digest taken while writes flow mixes moments
+ * (verify can compare again while they differ).
  */
 export class StateQuery {
   readonly #topics: ReadonlyMap<string, ViewedTopic & { readonly id: number }>
@@ -97,16 +98,23 @@ export class StateQuery {
   /** Every entity with a value and its digest, in UTF-8 byte order of the ids. */
   async #scan (t: ViewedTopic & { readonly id: number }, each: (entity: string, digest: string) => void): Promise<void> {
     if (t.id < 0) return
-    let after: string | undefined
-    for (;;) {
-      const page = this.#reader.entityPage(t.id, after, this.#pageSize)
-      for (const row of page) {
-        const digest = entityDigest(row.entity, t.merger.resolve(t.merger.decodeState(row.state)))
-        if (digest !== null) each(row.entity, digest)
+    // A reader with a connection of its own reads every page at one moment; the processor's store reads
+    // each page between its commits.
+    const end = this.#reader.snapshot?.()
+    try {
+      let after: string | undefined
+      for (;;) {
+        const page = this.#reader.entityPage(t.id, after, this.#pageSize)
+        for (const row of page) {
+          const digest = entityDigest(row.entity, t.merger.resolve(t.merger.decodeState(row.state)))
+          if (digest !== null) each(row.entity, digest)
+        }
+        if (page.length < this.#pageSize) return
+        after = page[page.length - 1]!.entity
+        await this.#pause()
       }
-      if (page.length < this.#pageSize) return
-      after = page[page.length - 1]!.entity
-      await this.#pause()
+    } finally {
+      end?.()
     }
   }
 

@@ -50,6 +50,12 @@ export class ReadOnlyStateStore implements StateReader {
     return after === undefined ? this.#first.all(topicId, limit) : this.#next.all(topicId, after, limit)
   }
 
+  snapshot (): () => void {
+    if (this.#db.inTransaction) return () => {}
+    this.#db.exec('BEGIN')
+    return () => { if (this.#db.inTransaction) this.#db.exec('COMMIT') }
+  }
+
   close (): void {
     this.#db.close()
   }

@@ -115,4 +115,10 @@ export interface StateReader {
    * of the ids: pages a scan can pause between, so that a large topic does not hold the event loop.
    */
   entityPage (topicId: number, after: string | undefined, limit: number): EntityEntry[]
+  /**
+   * Optional: begins a snapshot that the reads until the returned function is called all see (one read
+   * transaction), so that a scan in pages reads one moment. Only a reader with a connection of its own has
+   * it; nested calls share the outer snapshot.
+   */
+  snapshot? (): () => void
 }

@@ -172,6 +172,32 @@ describe('digests', () => {
   })
 })
 
+describe('scans in a snapshot', () => {
+  test('a reader that offers snapshots reads each scan in one, ended after the last page or a failure', async () => {
+    const events: string[] = []
+    const lww = policies.get('lww')!.bind({}, { dcs: ['dc1'], deleteRule: 'lww', conflictWindowMs: 0, codec: codecs.raw, path: 'p', modules: new Map() })
+    const state = lww.encodeState({ siblings: [{ stamp: { ts: T, counter: 0, dc: 'dc1', eventId: 'e' }, value: Buffer.from('v') }], tombstone: undefined })
+    let broken = false
+    const reader = {
+      topic: () => ({ id: 1, stateFormat: 'siblings' }),
+      getEntity: () => undefined,
+      entityPage: (_id: number, after: string | undefined) => {
+        events.push(`page after ${after ?? '-'}`)
+        if (broken && after !== undefined) throw new Error('disk gone')
+        return after === undefined ? [{ entity: 'a', partition: 0, state }, { entity: 'b', partition: 0, state }] : []
+      },
+      snapshot: () => { events.push('begin'); return () => { events.push('end') } }
+    }
+    const query = new StateQuery([{ config: { name: 'orders', codec: 'raw' }, id: 1, merger: lww }], reader, { pageSize: 2, pause: async () => { events.push('pause') } })
+    assert.equal(found(await query.digest('orders')).entities, 2)
+    assert.deepEqual(events, ['begin', 'page after -', 'pause', 'page after b', 'end'])
+    events.length = 0
+    broken = true
+    await assert.rejects(query.digest('orders'), /disk gone/)
+    assert.deepEqual(events, ['begin', 'page after -', 'pause', 'page after b', 'end'])
+  })
+})
+
 describe('the state view', () => {
   test('shows the merged value as JSON, its provenance, the per-DC state, and the digest', () => {
     const w1: W = { entity: 'o-1', stamp: { ts: T, counter: 0, dc: 'dc1', eventId: 'e1' }, value: { n: 1 } }

@@ -131,6 +131,28 @@ describe('the read-only store', () => {
     }
   })
 
+  test('a snapshot reads one moment while the processor commits, until it ends', () => {
+    const dir = tempDir()
+    const store = processorStore(dir)
+    const id = store.topicId('orders', 'siblings')
+    put(store, entity(id, 'a'), entity(id, 'b'))
+    const reader = openReadOnly(dir)
+    try {
+      const end = reader.snapshot()
+      assert.deepEqual(reader.entityPage(id, undefined, 1).map(e => e.entity), ['a'])
+      put(store, entity(id, 'c'), entity(id, 'b', 'b changed'))
+      const rest = reader.entityPage(id, 'a', 10)
+      assert.deepEqual(rest.map(e => [e.entity, e.state.toString()]), [['b', 'b']], 'the commit after the snapshot began is not seen')
+      assert.equal(reader.snapshot()(), undefined, 'a nested snapshot shares the outer one')
+      assert.equal(reader.getEntity(id, 'c'), undefined)
+      end()
+      assert.deepEqual(reader.entityPage(id, undefined, 10).map(e => [e.entity, e.state.toString()]), [['a', 'a'], ['b', 'b changed'], ['c', 'c']])
+    } finally {
+      reader.close()
+      store.close()
+    }
+  })
+
   test('takes no owner lock and writes nothing: the folder holds no lock file after it', () => {
     const dir = tempDir()
     processorStore(dir).close()
