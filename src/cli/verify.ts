@@ -89,6 +89,8 @@ export async function verify (args: readonly string[], options: Options, out: (t
   }
 }
 
+const entities = (n: number): string => `${n} ${n === 1 ? 'entity' : 'entities'}`
+
 function showSide (s: Side | null): string {
   if (s === null) return 'no such entity'
   if (s.deleted) return 'deleted'
@@ -100,11 +102,11 @@ function report (a: string, b: string, results: readonly TopicComparison[]): str
   const side = { 'only-a': `only in ${a}`, 'only-b': `only in ${b}`, differs: 'value or provenance differs' } as const
   for (const r of results) {
     if (r.converged) {
-      lines.push(`${r.topic}: converged (${r.entities[0]} entities, digest ${r.digests[0].slice(0, 16)})`)
+      lines.push(`${r.topic}: converged (${entities(r.entities[0])}, digest ${r.digests[0].slice(0, 16)})`)
       continue
     }
     const n = r.differing.length + r.more
-    lines.push(`${r.topic}: DIVERGED, ${n} ${n === 1 ? 'entity differs' : 'entities differ'} (${r.entities[0]} entities in ${a}, ${r.entities[1]} in ${b})`)
+    lines.push(`${r.topic}: DIVERGED, ${n} ${n === 1 ? 'entity differs' : 'entities differ'} (${entities(r.entities[0])} in ${a}, ${r.entities[1]} in ${b})`)
     for (const d of r.differing) {
       lines.push(`  ${JSON.stringify(d.entity)}  ${side[d.kind]}`)
       for (const [label, s] of [[a, d.a], [b, d.b]] as const) lines.push(`      ${label}: ${showSide(s)}`)
