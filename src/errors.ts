@@ -67,9 +67,19 @@ export class PolicyError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_POLICY'
 }
 
+/**
+ * A state query has no answer: an unknown topic or entity (`concord inspect`), or a processor's HTTP endpoint
+ * that cannot be reached or answers an error (`concord inspect --url`, `concord verify`). Retrying may help:
+ * the entity may arrive, the endpoint come back.
+ */
+export class QueryError extends ConcordError {
+  static override readonly code = 'CONCORD_ERR_QUERY'
+  static override readonly retriable = true
+}
+
 /** The command line is invalid. */
 export class UsageError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_USAGE'
 }
 
-export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, CompressionError, HttpError, PolicyError, UsageError, InternalError] as const
+export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, CompressionError, HttpError, PolicyError, QueryError, UsageError, InternalError] as const

@@ -13,6 +13,7 @@ import { Engine } from './processor/engine.ts'
 import { OutboxFlusher } from './processor/outbox.ts'
 import { planTopics } from './processor/plan.ts'
 import { Processor } from './processor/processor.ts'
+import { StateQuery } from './query/state-query.ts'
 import { SentAccounting } from './processor/sent-accounting.ts'
 import { openDatabase } from './store/open.ts'
 import { SqliteStateStore } from './store/sqlite-state-store.ts'
@@ -62,7 +63,8 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     let ready = (): boolean => false
     const http = await startHttp(config.http.host, config.http.port, {
       metrics: async () => ({ body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
-      ready: () => ready()
+      ready: () => ready(),
+      state: new StateQuery(plans.topics, store)
     })
     opened.push(() => new Promise<void>(resolve => http.server.close(() => resolve())))
     const kafkaLog = log.child({ component: 'kafka' })

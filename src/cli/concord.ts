@@ -1,14 +1,17 @@
 import { loadConfig } from '../config/load.ts'
 import { ConcordError, InternalError, UsageError } from '../errors.ts'
 import { createLogger } from '../log/logger.ts'
-import { checkPolicies, run } from '../main.ts'
+import { run } from '../main.ts'
 import { policies } from '../merge/index.ts'
-import { parseCommandLine } from './args.ts'
+import { parseCommandLine, type Options } from './args.ts'
+import { checkConfig, printConfig } from './config-commands.ts'
+import { inspect } from './inspect.ts'
+import { verify } from './verify.ts'
 
 /**
- * `concord <command>`. Every failure before the processor runs ends the process within moments, with one
- * line `concord: <message> [<code>]` on stderr (a config error lists its problems under it) and exit code 1
- * (2 for a bad command line): never a stack trace, never a process left half-started.
+ * `concord <command>`. Exit codes: 0 done (verify: converged); 1 failed (verify: diverged), the reason on
+ * stderr as one line `concord: <message> [<code>]` (a config error lists its problems under it), never a
+ * stack trace, never a process left half-started; 2 bad command line, the reason and the usage on stderr.
  */
 async function main (): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2))
@@ -16,12 +19,27 @@ async function main (): Promise<void> {
     console.log(args.text)
     return
   }
-  const config = loadConfig({ file: args.config, policies })
-  if (args.command === 'check-config') {
-    await checkPolicies(config)
-    console.log(JSON.stringify(config, null, 2))
-    return
+  const out = (text: string): void => { console.log(text) }
+  switch (args.command) {
+    case 'check-config':
+      process.exitCode = await checkConfig(args.options, out)
+      return
+    case 'print-config':
+      process.exitCode = printConfig(args.options, out)
+      return
+    case 'inspect':
+      process.exitCode = await inspect(args.args[0]!, args.args[1]!, args.options, out)
+      return
+    case 'verify':
+      process.exitCode = await verify(args.args, args.options, out)
+      return
+    case 'run':
+      return runProcessor(args.options)
   }
+}
+
+async function runProcessor (options: Options): Promise<void> {
+  const config = loadConfig({ file: options.config!, policies })
   const log = createLogger(config.log.level, { dc: config.dc })
   const running = await run(config, log)
   let stopping = false

@@ -238,3 +238,24 @@ type DeepReadonly<T> = T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepRead
 /** The validated configuration: every default applied, deeply frozen. */
 export type Config = DeepReadonly<Static<ReturnType<typeof configSchema>>>
 export type TopicConfig = Config['topics'][number]
+
+/**
+ * Secret keys (a password, a token): declared with `secret: true` among a key's options, e.g.
+ * `text({ secret: true, description: 'SASL password' })`. Every printing of the resolved configuration
+ * (`concord print-config`, `check-config`) goes through `redactSecrets`, which shows each secret that is
+ * set as REDACTED; the value itself is used as is.
+ */
+export const REDACTED = '[redacted]'
+
+const isSecret = (schema: TSchema): boolean => (schema as { secret?: unknown }).secret === true
+
+/** A copy of `value`, read along `schema`, with every secret key that is set replaced by REDACTED. */
+export function redactSecrets (value: unknown, schema: TSchema): unknown {
+  if (isSecret(schema)) return value === undefined || value === null || value === '' ? value : REDACTED
+  const { properties, items } = schema as { properties?: Readonly<Record<string, TSchema>>, items?: TSchema }
+  if (Array.isArray(value)) return items === undefined ? value : value.map(v => redactSecrets(v, items))
+  if (properties !== undefined && isObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, Object.hasOwn(properties, k) ? redactSecrets(v, properties[k]!) : v]))
+  }
+  return value
+}

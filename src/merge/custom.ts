@@ -3,6 +3,7 @@ import { compareStamps, compareUtf8, type Stamp } from '../model/stamp.ts'
 import { Type } from '../schema/schema.ts'
 import type { Absorbed, MergePolicy, Merger, Resolved, ValueCodec, Write } from './policy.ts'
 import { readStamp, stampBytes, stampSize, writeStamp } from './stamp-codec.ts'
+import { decodedView, stampView, toJson, type StateDescription } from './state-description.ts'
 
 /**
  * A custom merge policy (`policy: { type: custom, module: ./config/policies/tags.js }`): a user module,
@@ -13,6 +14,12 @@ import { readStamp, stampBytes, stampSize, writeStamp } from './stamp-codec.ts'
  *                                   or null for a delete
  *   resolve(state) -> value         the merged value (plain data the topic's codec encodes), or null
  *                                   for "deleted"
+ *
+ * and may export a third, for the state query (`GET /v1/state`, `concord inspect`):
+ *
+ *   describe(state) -> data         the state as people should read it (JSON data), pure like the others;
+ *                                   without it (or when it throws or returns what JSON cannot hold) the
+ *                                   query shows the state itself, as JSON when it can, else base64
  *
  * The module's contract, which concord cannot prove and `lawViolations` (laws.ts) tests on histories:
  *   - absorb is a join: commutative, associative and idempotent over writes (any order, duplication or
@@ -50,6 +57,8 @@ export interface CustomWrite<V = unknown> {
 export interface CustomPolicyModule<S = unknown, V = unknown> {
   absorb (state: S | undefined, write: CustomWrite<V>): S
   resolve (state: S): unknown
+  /** Optional: the state as JSON data for the state query; the state itself is shown without it. */
+  describe? (state: S): unknown
 }
 
 /** The merger's state: the user's state and the greatest stamp absorbed per DC, in DC byte order. */
@@ -87,6 +96,7 @@ export const custom: MergePolicy = {
 function shapeOf (mod: unknown): CustomPolicyModule | string {
   if (mod === null || typeof mod !== 'object') return `which is ${mod === null ? 'null' : typeof mod}, not a module`
   const m = mod as Record<string, unknown>
+  if (m.describe !== undefined && typeof m.describe !== 'function') return `exporting describe (${typeof m.describe}), which must be a function when exported`
   if (typeof m.absorb === 'function' && typeof m.resolve === 'function') return m as unknown as CustomPolicyModule
   const exported = Object.keys(m).map(k => `${k} (${typeof m[k]})`)
   const byDefault = m.default !== null && typeof m.default === 'object' && 'absorb' in m.default
@@ -169,6 +179,23 @@ function customMerger (name: string, mod: CustomPolicyModule, codec: ValueCodec)
       const state: CustomState = { user: deepFreeze(codec.decode(user)), sources }
       known.set(state, { bytes: user })
       return state
+    },
+    describeState (state): StateDescription {
+      const sources = [...state.sources].sort((a, b) => compareUtf8(a.dc, b.dc)).map(stampView)
+      let describeError: string | undefined
+      if (mod.describe !== undefined) {
+        try {
+          const described = toJson(mod.describe(state.user))
+          if (described !== undefined) return { layout: 'custom', sources, state: { encoding: 'json', value: described }, describedBy: 'module' }
+          describeError = `custom policy ${name}: describe returned what JSON cannot hold (bytes, a bigint, NaN, undefined or a class instance)`
+        } catch (err) {
+          describeError = fail('describe threw', err)
+        }
+      }
+      const shown = decodedView(state.user, codec)
+      return describeError === undefined
+        ? { layout: 'custom', sources, state: shown, describedBy: 'state' }
+        : { layout: 'custom', sources, state: shown, describedBy: 'state', describeError }
     }
   }
 }

@@ -3,6 +3,7 @@ import { Type } from '../schema/schema.ts'
 import { isMap, kindOf, refuseRaw } from './document.ts'
 import { decodeFieldsState, encodeFieldsState, type FieldEntry, type FieldsState } from './fields-codec.ts'
 import type { Absorbed, BindContext, Conflict, Merger, MergePolicy, Resolved, Write } from './policy.ts'
+import { decodedView, stampView, type StateDescription } from './state-description.ts'
 
 /**
  * Field-level last-write-wins (`policy: lww-fields`). A record is a patch: a map of top-level fields to set,
@@ -163,7 +164,20 @@ function fieldsMerger (context: BindContext): Merger<FieldsState> {
       return { value: codec.encode(Object.fromEntries(doc)), origin: undefined, sources, tombstone: undefined }
     },
     encodeState: state => encodeFieldsState(state, codec),
-    decodeState: bytes => decodeFieldsState(bytes, codec)
+    decodeState: bytes => decodeFieldsState(bytes, codec),
+    describeState (state): StateDescription {
+      const fields = [...state.fields.keys()].sort(compareUtf8).map(name => {
+        const byDc = state.fields.get(name)!
+        const entries = [...byDc.keys()].sort(compareUtf8).map(dc => {
+          const { stamp, value } = byDc.get(dc)!
+          return value === null
+            ? { stamp: stampView(stamp), deleted: true }
+            : { stamp: stampView(stamp), deleted: false, value: decodedView(value, codec) }
+        })
+        return { name, entries }
+      })
+      return { layout: 'fields', tombstone: state.tombstone === undefined ? null : stampView(state.tombstone), fields }
+    }
   }
 }
 

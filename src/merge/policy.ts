@@ -1,5 +1,6 @@
 import type { Stamp } from '../model/stamp.ts'
 import type { TSchema } from '../schema/schema.ts'
+import type { StateDescription } from './state-description.ts'
 
 /**
  * A merge policy owns the state of one entity: it absorbs one valid write at a time into the state and
@@ -61,6 +62,11 @@ export interface Merger<S = unknown> {
   resolve (state: S): Resolved
   encodeState (state: S): Buffer
   decodeState (bytes: Buffer): S
+  /**
+   * The state as plain JSON data for the state query (`GET /v1/state`, `concord inspect`): each writer
+   * DC's part with its stamps and event ids, deleted or not. Pure, and alike in every DC for the same state.
+   */
+  describeState (state: S): StateDescription
 }
 
 /** How a topic deletes: `lww`, a delete is a write like any other; `delete-wins`, a delete also beats writes made within the conflict window after it. */

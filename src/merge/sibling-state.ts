@@ -1,6 +1,7 @@
-import { compareStamps, type Stamp } from '../model/stamp.ts'
+import { compareStamps, compareUtf8, type Stamp } from '../model/stamp.ts'
 import { absorb } from './siblings.ts'
 import type { Absorbed, BindContext, Conflict, Merger, Resolved, Write } from './policy.ts'
+import { stampView, valueView, type StateDescription } from './state-description.ts'
 
 /**
  * The state shared by the policies that merge each DC's latest version (lww, counter, max, min, union,
@@ -118,7 +119,15 @@ export function siblingMerger (resolver: SiblingResolver, context: BindContext, 
       return deleted(state.tombstone)
     },
     encodeState,
-    decodeState
+    decodeState,
+    describeState (state): StateDescription {
+      const versions = [...state.siblings].sort((a, b) => compareUtf8(a.stamp.dc, b.stamp.dc)).map(w => {
+        const live = isLive(w, state.tombstone, context) && acceptable(w)
+        const stamp = stampView(w.stamp)
+        return w.value === null ? { stamp, deleted: true, live } : { stamp, deleted: false, live, value: valueView(w.value, context.codec) }
+      })
+      return { layout: 'siblings', tombstone: state.tombstone === undefined ? null : stampView(state.tombstone), versions }
+    }
   }
 }
 

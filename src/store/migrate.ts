@@ -53,3 +53,8 @@ export function migrate (db: Database, dir = MIGRATIONS_DIR): number {
   if (unknown.length > 0) throw new StoreError(`the store was migrated by a newer concord (schema versions ${unknown.join(', ')} are unknown here)`)
   return count
 }
+
+/** The schema version this concord's migrations bring a store to: the greatest migration number (0 for none). */
+export function currentSchemaVersion (dir = MIGRATIONS_DIR): number {
+  return readMigrations(dir).reduce((v, m) => Math.max(v, m.version), 0)
+}

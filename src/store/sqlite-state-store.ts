@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3'
 import { StoreError } from '../errors.ts'
 import { partitionKey } from '../model/record.ts'
 import { decodeOutbox, encodeOutbox } from './outbox-codec.ts'
-import type { BatchCommit, EntityRow, PendingOutput, StateStore, Watermark } from './state-store.ts'
+import type { BatchCommit, EntityEntry, EntityRow, PendingOutput, StateReader, StateStore, StoredTopic, Watermark } from './state-store.ts'
 
 /** Outbox records per outbox row at most: a large commit is kept in rows a producer call can take a few of. */
 const OUTBOX_ROW_RECORDS = 1000
@@ -10,10 +10,24 @@ const OUTBOX_ROW_RECORDS = 1000
 /**
  * The state store on better-sqlite3 (schema in migrations/), its queries prepared once. The only writer of
  * entity state, watermarks, offsets and the outbox.
+ *
+ * Reads share one read transaction: the first read after a write begins one, and the next write ends it
+ * first. Under normal locking (open.ts) each transaction takes and releases the WAL's shared-memory read
+ * lock and the file's shared lock, a few system calls; holding one across the point reads of a commit
+ * window pays that once per window instead of once per read, which keeps a point read as cheap as it was
+ * under exclusive locking. Since this connection is the only writer, the snapshot it holds is always the
+ * latest, and holding it blocks no one: readers in other processes never wait for it.
  */
-export class SqliteStateStore implements StateStore {
+export class SqliteStateStore implements StateStore, StateReader {
   readonly #db: Database
   readonly #getEntity: Statement<[number, string], EntityRow>
+  readonly #begin: Statement
+  readonly #end: Statement
+  /** Whether this store began the read transaction that is open now. */
+  #reading = false
+  readonly #topic: Statement<[string], { id: number, state_format: string }>
+  readonly #firstPage: Statement<[number, number], EntityEntry>
+  readonly #nextPage: Statement<[number, string, number], EntityEntry>
   readonly #putEntity: Statement
   readonly #putOffset: Statement
   readonly #putWatermark: Statement
@@ -28,6 +42,11 @@ export class SqliteStateStore implements StateStore {
   constructor (db: Database) {
     this.#db = db
     this.#getEntity = db.prepare('SELECT partition, state FROM entity_state WHERE topic_id = ? AND entity = ?')
+    this.#begin = db.prepare('BEGIN')
+    this.#end = db.prepare('COMMIT')
+    this.#topic = db.prepare('SELECT id, state_format FROM topics WHERE name = ?')
+    this.#firstPage = db.prepare('SELECT entity, partition, state FROM entity_state WHERE topic_id = ? ORDER BY entity LIMIT ?')
+    this.#nextPage = db.prepare('SELECT entity, partition, state FROM entity_state WHERE topic_id = ? AND entity > ? ORDER BY entity LIMIT ?')
     this.#putEntity = db.prepare(`INSERT INTO entity_state (topic_id, entity, partition, state, deleted_ts) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (topic_id, entity) DO UPDATE SET state = excluded.state, deleted_ts = excluded.deleted_ts`)
     this.#putOffset = db.prepare(`INSERT INTO offsets (topic, partition, next_offset) VALUES (?, ?, ?)
@@ -54,7 +73,22 @@ export class SqliteStateStore implements StateStore {
     })
   }
 
+  /** Begins the shared read transaction unless one (or a write transaction) is open. */
+  #read (): void {
+    if (this.#reading || this.#db.inTransaction) return
+    this.#begin.run()
+    this.#reading = true
+  }
+
+  /** Ends the shared read transaction, if this store began it, before a write. */
+  #write (): void {
+    if (!this.#reading) return
+    this.#reading = false
+    if (this.#db.inTransaction) this.#end.run()
+  }
+
   topicId (name: string, stateFormat: string): number {
+    this.#write()
     const held = this.#db.prepare('SELECT id, state_format FROM topics WHERE name = ?').get(name) as { id: number, state_format: string } | undefined
     if (held === undefined) {
       return Number(this.#db.prepare('INSERT INTO topics (name, state_format) VALUES (?, ?)').run(name, stateFormat).lastInsertRowid)
@@ -70,7 +104,17 @@ export class SqliteStateStore implements StateStore {
   }
 
   getEntity (topicId: number, entity: string): EntityRow | undefined {
+    this.#read()
     return this.#getEntity.get(topicId, entity)
+  }
+
+  topic (name: string): StoredTopic | undefined {
+    const row = this.#topic.get(name)
+    return row === undefined ? undefined : { id: row.id, stateFormat: row.state_format }
+  }
+
+  entityPage (topicId: number, after: string | undefined, limit: number): EntityEntry[] {
+    return after === undefined ? this.#firstPage.all(topicId, limit) : this.#nextPage.all(topicId, after, limit)
   }
 
   entities (topicId: number): Map<string, EntityRow> {
@@ -84,14 +128,17 @@ export class SqliteStateStore implements StateStore {
   }
 
   purgeDeleted (topicId: number, beforeTs: number, limit: number): number {
+    this.#write()
     return this.#purge.run(topicId, beforeTs, limit).changes
   }
 
   atomically<T> (fn: () => T): T {
+    this.#write()
     return this.#atomically(fn) as T
   }
 
   commit (batch: BatchCommit): void {
+    this.#write()
     this.#commit(batch)
   }
 
@@ -109,6 +156,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   acknowledge (seq: number): void {
+    this.#write()
     this.#deleteOutbox.run(seq)
   }
 
@@ -117,6 +165,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   close (): void {
+    this.#write()
     this.#db.close()
   }
 }

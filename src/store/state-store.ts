@@ -89,3 +89,36 @@ export interface StateStore {
   pageCount (): number
   close (): void
 }
+
+/** A configured topic as the store knows it: its id and the layout of its policy's state. */
+export interface StoredTopic {
+  readonly id: number
+  readonly stateFormat: string
+}
+
+/** One entity of a page of a topic's entities. */
+export interface EntityEntry extends EntityRow {
+  readonly entity: string
+}
+
+/**
+ * The read port: what state queries and verification need of a store, and nothing that writes. The processor's
+ * store implements it (the HTTP state query reads through it), and so does the read-only store that
+ * `concord inspect` and `concord verify` open beside a running processor (read-only-store.ts).
+ */
+export interface StateReader {
+  /** The stored topic of that name, or undefined when the store has none (no entity of it was ever kept). */
+  topic (name: string): StoredTopic | undefined
+  getEntity (topicId: number, entity: string): EntityRow | undefined
+  /**
+   * Up to `limit` entities of a topic whose ids come after `after` (all when undefined), in UTF-8 byte order
+   * of the ids: pages a scan can pause between, so that a large topic does not hold the event loop.
+   */
+  entityPage (topicId: number, after: string | undefined, limit: number): EntityEntry[]
+  /**
+   * Optional: begins a snapshot that the reads until the returned function is called all see (one read
+   * transaction), so that a scan in pages reads one moment. Only a reader with a connection of its own has
+   * it; nested calls share the outer snapshot.
+   */
+  snapshot? (): () => void
+}

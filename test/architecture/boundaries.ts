@@ -34,7 +34,7 @@ const provenance: UnitRule = { may: ['model/', 'wire/', 'errors.ts'], why: 'loop
 
 export const rules: Rules = {
   units: {
-    'cli/': { may: ['main.ts', 'config/', 'merge/', 'log/', 'wire/', 'model/', 'errors.ts', MAIN_USES], why: 'cli/ parses arguments into commands over main.ts, and loads the config with the merge registry' },
+    'cli/': { may: ['main.ts', 'config/', 'merge/', 'log/', 'query/', 'wire/', 'model/', 'errors.ts', MAIN_USES], why: 'cli/ parses arguments into commands over main.ts, loads the config with the merge registry, and reads state folders through query/' },
     'main.ts': { may: [ANY, '!cli/'], why: 'the composition root wires everything; only cli/ sits above it' },
     'processor/': {
       may: ['merge/', 'provenance/', 'dedupe/', 'store/', 'codec/', 'kafka/', 'metrics/', 'log/', 'config/', 'wire/', 'model/', 'schema/', 'errors.ts'],
@@ -54,6 +54,7 @@ export const rules: Rules = {
     'model/': { may: [], why: 'model/ holds pure value types, the innermost layer' },
     'errors.ts': { may: [], why: 'every error class is defined in one file that everything may import' },
     'log/': { may: ['errors.ts'], why: 'one pino root, below everything that logs' },
+    'query/': { may: ['merge/', 'store/', 'codec/', 'model/', 'errors.ts'], why: 'state queries and digests read a store through its read port and let each policy resolve and describe its state' },
     'plugin/': { may: ['config/', 'errors.ts'], why: 'plugin/ loads user modules (custom policies) at start-up, for main.ts to hand to the policies it binds' }
   },
   packages: {

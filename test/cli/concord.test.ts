@@ -54,13 +54,46 @@ describe('the concord command', { timeout: 120_000 }, () => {
     const r = await concord(['run', '--bogus'])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /^Unknown option '--bogus'/)
-    assert.match(r.stderr, /usage: concord <command>/)
+    assert.match(r.stderr, /usage: concord run --config <file>/)
   })
 
-  it('prints the resolved configuration for check-config', async () => {
-    const r = await concord(['check-config', '-c', configFile('check', '')])
+  it('says a configuration is valid for check-config, and gives the resolved one with --json', async () => {
+    const file = configFile('check', '')
+    const r = await concord(['check-config', '-c', file])
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(JSON.parse(r.stdout).topics[0].outputTopic, 'orders.merged')
+    assert.match(r.stdout, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: valid\n {2}dc dc1, peers dc2\n {2}topics orders \\(lww, msgpack\\)\n`))
+    const j = await concord(['check-config', '-c', file, '--json'])
+    assert.equal(j.code, 0, j.stderr)
+    assert.equal(JSON.parse(j.stdout).config.topics[0].outputTopic, 'orders.merged')
+  })
+
+  it('prints the resolved configuration for print-config, one `path: value` line per key, or as JSON', async () => {
+    const file = configFile('print', '')
+    const r = await concord(['print-config', '-c', file])
+    assert.equal(r.code, 0, r.stderr)
+    const lines = r.stdout.trimEnd().split('\n')
+    for (const line of ['dc: dc1', 'peers: ["dc2"]', 'kafka.brokers: ["127.0.0.1:1"]', 'topics[0].name: orders', 'topics[0].policy.type: lww', 'topics[0].outputTopic: orders.merged', 'http.port: 8080']) {
+      assert.ok(lines.includes(line), `${line} in:\n${r.stdout}`)
+    }
+    const j = await concord(['print-config', '-c', file, '--json'])
+    assert.equal(JSON.parse(j.stdout).store.windowRecords, 50000)
+  })
+
+  it('exits 1 with one coded line when inspect finds no state folder, and 2 for a bad inspect line', async () => {
+    const r = await concord(['inspect', 'orders', 'o-1', '-c', configFile('nostate', '')])
+    assert.equal(r.code, 1)
+    oneLine(r.stderr, /^concord: no state store in .*nostate \(.*concord\.db does not exist\) \[CONCORD_ERR_STORE\]$/)
+    const bad = await concord(['inspect', 'orders'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^missing <entityId>\nusage: concord inspect <topic> <entityId>/)
+  })
+
+  it('exits 1 when verify cannot reach a side, naming it', async () => {
+    const closed = await takenPort()
+    closed.close()
+    const r = await concord(['verify', `http://127.0.0.1:${closed.port}`, `http://127.0.0.1:${closed.port}`])
+    assert.equal(r.code, 1)
+    oneLine(r.stderr, new RegExp(`^concord: cannot reach http://127\\.0\\.0\\.1:${closed.port}/v1/topics: ECONNREFUSED \\[CONCORD_ERR_QUERY\\]$`))
   })
 
   it('check-config binds every topic\'s policy too, naming the key of an option that cannot work', async () => {

@@ -13,10 +13,12 @@ after(() => new Promise<void>(resolve => started.server.close(() => resolve())))
 const url = (path: string): string => `http://127.0.0.1:${started.port}${path}`
 
 describe('the HTTP server', () => {
-  it('answers /healthz with 200 while the process runs', async () => {
-    const res = await fetch(url('/healthz'))
-    assert.equal(res.status, 200)
-    assert.equal(await res.text(), 'ok\n')
+  it('answers /livez and its alias /healthz with 200 while the process runs', async () => {
+    for (const path of ['/livez', '/healthz']) {
+      const res = await fetch(url(path))
+      assert.equal(res.status, 200)
+      assert.equal(await res.text(), 'ok\n')
+    }
   })
 
   it('answers /readyz with 503 until the processor is ready, then 200', async () => {
