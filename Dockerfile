@@ -24,9 +24,9 @@ FROM node:${NODE_VERSION}-bookworm-slim
 # node would be PID 1, and the kernel drops a signal to PID 1 that has no handler: a SIGTERM during start-up,
 # before concord installs its handlers, would be ignored until the orchestrator's SIGKILL.
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
-# In a container the loopback address is unreachable from outside: listen on every address unless told
-# otherwise (an environment variable overrides the file's http.host; README, "Configuration").
-ENV NODE_ENV=production CONCORD_HTTP_HOST=0.0.0.0
+# No CONCORD_* variable here: it would override the mounted file (README, "Configuration"), which must say
+# http.host: 0.0.0.0 (the loopback is unreachable from outside the container) and store.dir: /var/lib/concord.
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
