@@ -117,7 +117,7 @@ describe('SIGTERM under load', () => {
   const procs: ConcordProcess[] = []
   after(async () => { await Promise.all(procs.map(p => p.stop())) })
 
-  it('stops fetching, finishes, commits, flushes and exits 0 within 10 s, losing nothing acknowledged', async () => {
+  it('stops fetching, finishes, commits, flushes and exits 0 within 10 s, losing nothing acknowledged', async (t) => {
     await createTopicPair(settings, topic)
     const proc = await startDc(settings, 0, topic, work)
     procs.push(proc)
@@ -128,6 +128,7 @@ describe('SIGTERM under load', () => {
       keepWriting(dc2, () => stopWriting, acked.dc2)
     ])
     let stop: { code: number | null, ms: number }
+    const started = performance.now()
     try {
       // Under load: both inputs flowing (dc2's copy through MM2), and consumption still going up.
       const consumed = async (): Promise<{ local: number, remote: number }> => {
@@ -152,6 +153,8 @@ describe('SIGTERM under load', () => {
       stopWriting = true
       await writers
     }
+    const seconds = (performance.now() - started) / 1000
+    t.diagnostic(`stopped in ${Math.round(stop.ms)} ms; writers acknowledged ${acked.dc1.length} (dc1) and ${acked.dc2.length} (dc2) records in ${seconds.toFixed(1)} s: ${Math.round((acked.dc1.length + acked.dc2.length) / seconds)} records/s`)
     assert.equal(stop.code, 0, `exit code after SIGTERM; see ${proc.log}`)
     assert.ok(stop.ms < STOP_BUDGET_MS, `stopped in ${Math.round(stop.ms)} ms`)
 
@@ -179,6 +182,7 @@ describe('SIGTERM under load', () => {
     assert.ok(taken.some(r => r.topic === topic) && taken.some(r => r.topic === `dc2.${topic}`), 'both inputs were consumed')
     assert.ok(left > 0, 'records kept arriving after the stop (the load was on)')
     const merged = lastByKey(await readAll(dc1.bootstrap, [`${topic}.merged`]))
+    t.diagnostic(`consumed before the stop: ${taken.length} records (${taken.filter(r => r.topic === topic).length} local); ${left} left for the restart; ${merged.size} entities merged`)
     const wrong = differences(merged, winners(taken.map(asWrite)))
     assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} of ${merged.size} entities differ from the oracle over the ${taken.length} records consumed`)
 
