@@ -9,6 +9,25 @@ import { DEFAULT_MAX_REQUEST_BYTES, requestChunks } from './request-chunks.ts'
 const { CompressionTypes, Partitioners } = kafkajs
 
 /**
+ * What kafkajs warns at each start of an idempotent producer whose retries are finite (kafkajs merges the
+ * client's `retries` into the producer's). Finite on purpose: a send that keeps failing rejects, and the
+ * outbox's background flush retries it with a back-off, logging each failure, and can stop (SIGTERM) while
+ * the cluster is away; with unbounded retries a send would never return. What the warning guards (Java's
+ * exactly-once) concord does not rely on: kafkajs rolls a partition's sequence number back when a request
+ * fails, so a retry never reorders records; a record written by a failed attempt may be written again, which
+ * a changelog absorbs (the last record per entity is still the newest). The README explains it once; the
+ * line is dropped here.
+ */
+export const LIMITED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees'
+
+/** The client's onLog without kafkajs' limited-retries warning (see LIMITED_RETRIES_WARNING). */
+function withoutRetriesWarning (options: ClientOptions): ClientOptions {
+  const onLog = options.onLog
+  if (onLog === undefined) return options
+  return { ...options, onLog: (level, message, extra) => { if (message !== LIMITED_RETRIES_WARNING) onLog(level, message, extra) } }
+}
+
+/**
  * The project's producer port. `send` resolves once every record is acknowledged by all in-sync replicas;
  * records of one partition are written in the order given.
  */
@@ -35,7 +54,7 @@ const compressionTypes = {
 export async function connectProducer (options: ProducerOptions): Promise<KafkaProducer> {
   // Idempotent with one request in flight: retries can neither duplicate nor reorder records within a
   // partition, which the merged changelog relies on (a stale value must never end up last).
-  const producer: Producer = createClient(options).producer({
+  const producer: Producer = createClient(withoutRetriesWarning(options)).producer({
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner
