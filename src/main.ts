@@ -99,10 +99,15 @@ export async function run (config: Config, log: Logger = createLogger(config.log
     return {
       httpPort: http.port,
       async stop () {
-        await processor.stop()
-        await Promise.all([producer.close(), admin.close()])
-        await new Promise<void>(resolve => http.server.close(() => resolve()))
-        store.close()
+        // Whatever the processor's stop says (Kafka refusing the last output), everything else is closed, so
+        // that no open server or socket keeps the process alive.
+        try {
+          await processor.stop()
+        } finally {
+          await Promise.allSettled([producer.close(), admin.close()])
+          await new Promise<void>(resolve => http.server.close(() => resolve()))
+          store.close()
+        }
         log.info({}, 'concord stopped')
       }
     }

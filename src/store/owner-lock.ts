@@ -6,6 +6,9 @@ export interface OwnerLock {
   release (): void
 }
 
+/** The lock files this process holds: a lock naming this process's PID that it does not hold is stale. */
+const held = new Set<string>()
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
@@ -26,6 +29,7 @@ export function acquireOwnerLock (dir: string): OwnerLock {
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(file, `${process.pid}\n`, { flag: 'wx' })
+      held.add(file)
       break
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
@@ -36,7 +40,9 @@ export function acquireOwnerLock (dir: string): OwnerLock {
     try {
       owner = Number.parseInt(readFileSync(file, 'utf8'), 10)
     } catch {}
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+    // Our own PID in a lock we do not hold was left by an earlier process that had the same PID: in a
+    // container the process has the same PID at each start (1 under `docker run`, tini's child under tini).
+    if (Number.isInteger(owner) && owner > 0 && (owner === process.pid ? held.has(file) : alive(owner))) {
       throw new StoreError(`the state store in ${dir} is in use by process ${owner} (${file}): one concord process per state folder; if no such concord runs, delete the file`)
     }
     try {
@@ -45,6 +51,7 @@ export function acquireOwnerLock (dir: string): OwnerLock {
   }
   return {
     release () {
+      held.delete(file)
       try {
         if (readFileSync(file, 'utf8') === `${process.pid}\n`) unlinkSync(file)
       } catch {}

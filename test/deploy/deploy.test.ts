@@ -148,9 +148,7 @@ describe('the Kubernetes manifests', () => {
     await assertAnswered(container.readinessProbe.httpGet.path)
   })
 
-  // /livez comes with the HTTP work of issue #10 (another branch); until it is merged the server answers 404
-  // there and this test is reported as a TODO. Drop the todo once it passes.
-  it('use probe paths concord\'s HTTP server answers: /livez', { todo: '/livez is added by the HTTP branch of issue #10' }, async () => {
+  it('use probe paths concord\'s HTTP server answers: /livez', async () => {
     await assertAnswered(container.livenessProbe.httpGet.path)
   })
 })

@@ -53,6 +53,14 @@ describe('owner lock', () => {
     openDatabase(options(dir)).close()
   })
 
+  it('takes over a lock with its own PID that it does not hold (a container restarted after kill -9: same PID)', () => {
+    const dir = folder()
+    writeFileSync(join(dir, 'concord.lock'), `${process.pid}\n`)
+    const lock = acquireOwnerLock(dir)
+    assert.throws(() => acquireOwnerLock(dir), StoreError, 'while this process holds it, it is refused')
+    lock.release()
+  })
+
   it('takes over a lock file that holds no PID', () => {
     const dir = folder()
     writeFileSync(join(dir, 'concord.lock'), '')
