@@ -11,20 +11,13 @@ const OUTBOX_ROW_RECORDS = 1000
  * The state store on better-sqlite3 (schema in migrations/), its queries prepared once. The only writer of
  * entity state, watermarks, offsets and the outbox.
  *
- * Reads share one read transaction: the first read after a write begins one, and the next write ends it
- * first. Under normal locking (open.ts) each transaction takes and releases the WAL's shared-memory read
- * lock and the file's shared lock, a few system calls; holding one across the point reads of a commit
- * window pays that once per window instead of once per read, which keeps a point read as cheap as it was
- * under exclusive locking. Since this connection is the only writer, the snapshot it holds is always the
- * latest, and holding it blocks no one: readers in other processes never wait for it.
+ * Under normal locking (open.ts) a point read outside a transaction takes and releases the WAL's shared-
+ * memory read lock and the file's shared lock each time: the engine reads a batch's states inside one
+ * `atomically`, which pays that once per batch.
  */
 export class SqliteStateStore implements StateStore, StateReader {
   readonly #db: Database
   readonly #getEntity: Statement<[number, string], EntityRow>
-  readonly #begin: Statement
-  readonly #end: Statement
-  /** Whether this store began the read transaction that is open now. */
-  #reading = false
   readonly #topic: Statement<[string], { id: number, state_format: string }>
   readonly #firstPage: Statement<[number, number], EntityEntry>
   readonly #nextPage: Statement<[number, string, number], EntityEntry>
@@ -42,8 +35,6 @@ export class SqliteStateStore implements StateStore, StateReader {
   constructor (db: Database) {
     this.#db = db
     this.#getEntity = db.prepare('SELECT partition, state FROM entity_state WHERE topic_id = ? AND entity = ?')
-    this.#begin = db.prepare('BEGIN')
-    this.#end = db.prepare('COMMIT')
     this.#topic = db.prepare('SELECT id, state_format FROM topics WHERE name = ?')
     this.#firstPage = db.prepare('SELECT entity, partition, state FROM entity_state WHERE topic_id = ? ORDER BY entity LIMIT ?')
     this.#nextPage = db.prepare('SELECT entity, partition, state FROM entity_state WHERE topic_id = ? AND entity > ? ORDER BY entity LIMIT ?')
@@ -73,22 +64,7 @@ export class SqliteStateStore implements StateStore, StateReader {
     })
   }
 
-  /** Begins the shared read transaction unless one (or a write transaction) is open. */
-  #read (): void {
-    if (this.#reading || this.#db.inTransaction) return
-    this.#begin.run()
-    this.#reading = true
-  }
-
-  /** Ends the shared read transaction, if this store began it, before a write. */
-  #write (): void {
-    if (!this.#reading) return
-    this.#reading = false
-    if (this.#db.inTransaction) this.#end.run()
-  }
-
   topicId (name: string, stateFormat: string): number {
-    this.#write()
     const held = this.#db.prepare('SELECT id, state_format FROM topics WHERE name = ?').get(name) as { id: number, state_format: string } | undefined
     if (held === undefined) {
       return Number(this.#db.prepare('INSERT INTO topics (name, state_format) VALUES (?, ?)').run(name, stateFormat).lastInsertRowid)
@@ -104,7 +80,6 @@ export class SqliteStateStore implements StateStore, StateReader {
   }
 
   getEntity (topicId: number, entity: string): EntityRow | undefined {
-    this.#read()
     return this.#getEntity.get(topicId, entity)
   }
 
@@ -128,17 +103,14 @@ export class SqliteStateStore implements StateStore, StateReader {
   }
 
   purgeDeleted (topicId: number, beforeTs: number, limit: number): number {
-    this.#write()
     return this.#purge.run(topicId, beforeTs, limit).changes
   }
 
   atomically<T> (fn: () => T): T {
-    this.#write()
     return this.#atomically(fn) as T
   }
 
   commit (batch: BatchCommit): void {
-    this.#write()
     this.#commit(batch)
   }
 
@@ -156,7 +128,6 @@ export class SqliteStateStore implements StateStore, StateReader {
   }
 
   acknowledge (seq: number): void {
-    this.#write()
     this.#deleteOutbox.run(seq)
   }
 
@@ -165,7 +136,6 @@ export class SqliteStateStore implements StateStore, StateReader {
   }
 
   close (): void {
-    this.#write()
     this.#db.close()
   }
 }

@@ -51,7 +51,7 @@ describe('the read-only store', () => {
     const store = processorStore(dir)
     const id = store.topicId('orders', 'siblings')
     put(store, entity(id, 'o-1'))
-    // The processor holds its shared read transaction (a point read after a write) while the reader reads.
+    // The processor's store is open (normal locking) while the reader reads.
     assert.equal(store.getEntity(id, 'o-1')?.state.toString(), 'o-1')
     const reader = openReadOnly(dir)
     try {
