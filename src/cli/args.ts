@@ -24,6 +24,8 @@ const OPTIONS = {
   limit: { type: 'string', value: '<n>', help: 'list at most n differing entities per topic (default 20)' },
   attempts: { type: 'string', value: '<n>', help: 'compare up to n times while they differ, for processors still catching up (default 1)' },
   wait: { type: 'string', value: '<ms>', help: 'between attempts (default 2000)' },
+  to: { type: 'string', value: '<target>', help: 'earliest, latest, or a time: ms since the epoch or 2026-12-01T10:00:00Z' },
+  execute: { type: 'boolean', help: 'do it (without: a dry run that only says what it would do)' },
   json: { type: 'boolean', help: 'print JSON instead of text' },
   help: { type: 'boolean', short: 'h', help: 'this text' }
 } as const satisfies Record<string, OptionSpec>
@@ -88,6 +90,36 @@ export const COMMANDS = {
       'compared entity by entity. Deleted entities count as absent.',
     success: 'converged',
     failure: 'the DCs diverge (the differing entities are listed), or a side cannot be read'
+  },
+  rebuild: {
+    summary: 'fill an empty state folder from the input topics, from their beginning (after losing a volume)',
+    args: [],
+    options: ['config', 'json'],
+    synopsis: '--config <file> [--json]',
+    details: 'Reads every input topic up to the end it has at the start, through the same engine as run, into the\n' +
+      'empty store.dir; produces nothing (the output is on its topics already). Progress on stderr: a bar on a\n' +
+      'terminal, a line per second otherwise. Ends with a summary and each topic\'s state digest (as verify).',
+    failure: 'the folder holds state already, an input topic is missing, or Kafka cannot be read'
+  },
+  dlq: {
+    summary: 'list the dead letters, or replay them to their input topics (dlq list | dlq replay)',
+    args: ['action'],
+    options: ['config', 'topic', 'execute', 'json'],
+    synopsis: 'list|replay --config <file> [--topic <name>]... [--execute] [--json]',
+    details: 'list: every dead letter of the configured topics (or of --topic), oldest first, with the input record\n' +
+      'it was and why. replay: sends each back to its input topic and partition as it was, to be processed\n' +
+      'again after a fix; a dry run unless --execute.',
+    failure: 'Kafka cannot be read or written'
+  },
+  'reset-offsets': {
+    summary: 'move the positions concord resumes from, for every input partition (refused while it runs)',
+    args: [],
+    options: ['config', 'to', 'execute', 'json'],
+    synopsis: '--config <file> --to earliest|latest|<time> [--execute] [--json]',
+    details: 'Sets the state store\'s position of each input partition to its earliest or latest offset, or to the\n' +
+      'first record at or after a time; the state is kept. A dry run unless --execute. Takes the state folder\'s\n' +
+      'owner lock, so it is refused while a processor runs on it.',
+    failure: 'the folder is in use by a running processor, or Kafka cannot be read'
   }
 } as const satisfies Record<string, CommandSpec>
 
@@ -128,6 +160,8 @@ export interface Options {
   readonly limit: number
   readonly attempts: number
   readonly waitMs: number
+  readonly to?: string
+  readonly execute: boolean
   readonly json: boolean
 }
 
@@ -179,6 +213,8 @@ export function parseCommandLine (argv: readonly string[]): Parsed {
     limit: count(values.limit, 'limit', 20, 1, command),
     attempts: count(values.attempts, 'attempts', 1, 1, command),
     waitMs: count(values.wait, 'wait', 2000, 0, command),
+    ...(values.to === undefined ? {} : { to: values.to }),
+    execute: values.execute === true,
     json: values.json === true
   }
   if (command === 'inspect') {
@@ -186,6 +222,11 @@ export function parseCommandLine (argv: readonly string[]): Parsed {
     if (options.url === undefined && options.config === undefined) refuse('missing --config <file> (or --url <url>)', command)
   } else if (command !== 'verify' && options.config === undefined) {
     refuse('missing --config <file>', command)
+  }
+  if (command === 'reset-offsets' && options.to === undefined) refuse('missing --to earliest|latest|<time>', command)
+  if (command === 'dlq') {
+    if (args[0] !== 'list' && args[0] !== 'replay') refuse(`dlq takes list or replay, got "${args[0]}"`, command)
+    if (args[0] === 'list' && options.execute) refuse('dlq list takes no option --execute (it only reads)', command)
   }
   return { command, args, options }
 }

@@ -6,6 +6,7 @@ import { policies } from '../merge/index.ts'
 import { parseCommandLine, type Options } from './args.ts'
 import { checkConfig, printConfig } from './config-commands.ts'
 import { inspect } from './inspect.ts'
+import { dlq, rebuildCommand, resetOffsetsCommand } from './repair-commands.ts'
 import { verify } from './verify.ts'
 
 /**
@@ -32,6 +33,15 @@ async function main (): Promise<void> {
       return
     case 'verify':
       process.exitCode = await verify(args.args, args.options, out)
+      return
+    case 'rebuild':
+      process.exitCode = await rebuildCommand(args.options, out)
+      return
+    case 'dlq':
+      process.exitCode = await dlq(args.args[0]!, args.options, out)
+      return
+    case 'reset-offsets':
+      process.exitCode = await resetOffsetsCommand(args.options, out)
       return
     case 'run':
       return runProcessor(args.options)

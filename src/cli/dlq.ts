@@ -61,12 +61,14 @@ export function describeDeadLetter (d: DeadLetter): string {
   return `${d.dlq.topic}:${d.dlq.partition}@${d.dlq.offset}  ${source}  ${d.stage ?? '?'}  ${d.errorClass ?? '?'}: ${d.reason ?? '?'}  key=${key}`
 }
 
-/** The dead-letter topics of the configuration, or the one of `--topic` (a configured topic's name). */
-export function dlqTopicsOf (config: Config, topic: string | undefined): string[] {
-  if (topic === undefined) return config.topics.map(t => t.dlqTopic)
-  const t = config.topics.find(t => t.name === topic)
-  if (t === undefined) throw new UsageError(`--topic must be one of the configured topics (${config.topics.map(t => t.name).join(', ')}), got "${topic}"`)
-  return [t.dlqTopic]
+/** The dead-letter topics of the configuration, or those of `--topic` (configured topics' names); none given: all. */
+export function dlqTopicsOf (config: Config, topics: readonly string[]): string[] {
+  if (topics.length === 0) return config.topics.map(t => t.dlqTopic)
+  return topics.map(name => {
+    const t = config.topics.find(t => t.name === name)
+    if (t === undefined) throw new UsageError(`--topic must be one of the configured topics (${config.topics.map(t => t.name).join(', ')}), got "${name}"`)
+    return t.dlqTopic
+  })
 }
 
 /**
@@ -118,8 +120,8 @@ export async function readToEnd (client: ClientOptions, topics: readonly string[
 const clientOf = (config: Config): ClientOptions => ({ ...readKafkaSecurity(config.kafka), brokers: config.kafka.brokers, clientId: config.kafka.clientId, retries: 2 })
 
 /** `concord dlq list`: the dead letters of the configured topics (or one), oldest first. */
-export async function dlqList (config: Config, topic: string | undefined): Promise<DeadLetter[]> {
-  return readToEnd(clientOf(config), dlqTopicsOf(config, topic))
+export async function dlqList (config: Config, topics: readonly string[]): Promise<DeadLetter[]> {
+  return readToEnd(clientOf(config), dlqTopicsOf(config, topics))
 }
 
 /**
@@ -128,8 +130,8 @@ export async function dlqList (config: Config, topic: string | undefined): Promi
  * corrected policy module). A dry run unless `execute`. Replaying twice sends them twice: those applied the
  * first time are then dropped as duplicates, those that fail again are dead-lettered again.
  */
-export async function dlqReplay (config: Config, topic: string | undefined, execute: boolean): Promise<{ replayable: DeadLetter[], refused: string[] }> {
-  const letters = await dlqList(config, topic)
+export async function dlqReplay (config: Config, topics: readonly string[], execute: boolean): Promise<{ replayable: DeadLetter[], refused: string[] }> {
+  const letters = await dlqList(config, topics)
   const replayable: DeadLetter[] = []
   const records: OutRecord[] = []
   const refused: string[] = []

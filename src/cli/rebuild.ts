@@ -9,6 +9,7 @@ import { partitionKey } from '../model/record.ts'
 import { loadPolicyModules } from '../plugin/load-modules.ts'
 import { Engine } from '../processor/engine.ts'
 import { planTopics } from '../processor/plan.ts'
+import { StateQuery } from '../query/state-query.ts'
 import { openDatabase } from '../store/open.ts'
 import { SqliteStateStore } from '../store/sqlite-state-store.ts'
 import { inputTopicsOf } from './reset-offsets.ts'
@@ -23,6 +24,8 @@ export interface RebuildProgress {
 export interface RebuildResult extends RebuildProgress {
   /** Entities in the rebuilt state, over every configured topic. */
   readonly entities: number
+  /** Each configured topic's state digest (as `verify` computes it) and entities with a value. */
+  readonly digests: ReadonlyArray<{ readonly topic: string, readonly entities: number, readonly digest: string }>
 }
 
 /**
@@ -95,7 +98,13 @@ export async function rebuild (config: Config, onProgress: (p: RebuildProgress) 
     }
     commit()
     const entities = plans.topics.reduce((n, t) => n + store.entities(t.id).size, 0)
-    return { ...progress(), entities }
+    const query = new StateQuery(plans.topics, store)
+    const digests = []
+    for (const t of plans.topics) {
+      const d = await query.digest(t.config.name)
+      if (d.found) digests.push({ topic: d.value.topic, entities: d.value.entities, digest: d.value.digest })
+    }
+    return { ...progress(), entities, digests }
   } finally {
     store.close()
   }

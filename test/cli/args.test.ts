@@ -13,7 +13,7 @@ const refused = (argv: string[], reason: RegExp, usage = USAGE): void => {
   }, argv.join(' '))
 }
 
-const defaults = { topics: [], limit: 20, attempts: 1, waitMs: 2000, json: false }
+const defaults = { topics: [], limit: 20, attempts: 1, waitMs: 2000, execute: false, json: false }
 
 describe('the concord command line', () => {
   it('reads the command and the config file in every spelling, before or after the command', () => {
@@ -76,5 +76,22 @@ describe('the concord command line', () => {
     refused(['inspect', 'orders', 'o-1'], /^missing --config <file> \(or --url <url>\)/, commandHelp('inspect'))
     refused(['inspect', 'orders', 'o-1', '--url', 'http://x', '-c', 'a.yaml'], /^give --url, or --config \(and --state-dir\), not both/, commandHelp('inspect'))
     refused(['verify', 'http://a'], /^missing <b>/, commandHelp('verify'))
+  })
+})
+
+describe('the repair commands', () => {
+  it('parse rebuild, dlq list|replay and reset-offsets with their options', () => {
+    assert.deepEqual(parseCommandLine(['rebuild', '-c', 'f.yaml']), { command: 'rebuild', args: [], options: { ...defaults, config: 'f.yaml' } })
+    assert.deepEqual(parseCommandLine(['dlq', 'replay', '-c', 'f.yaml', '--topic', 'orders', '--execute']),
+      { command: 'dlq', args: ['replay'], options: { ...defaults, config: 'f.yaml', topics: ['orders'], execute: true } })
+    assert.deepEqual(parseCommandLine(['reset-offsets', '-c', 'f.yaml', '--to', 'earliest', '--json']),
+      { command: 'reset-offsets', args: [], options: { ...defaults, config: 'f.yaml', to: 'earliest', json: true } })
+  })
+
+  it('refuse what they cannot do, by name, with the command\'s usage', () => {
+    refused(['dlq', 'purge', '-c', 'f.yaml'], /^dlq takes list or replay, got "purge"/, commandHelp('dlq'))
+    refused(['dlq', 'list', '-c', 'f.yaml', '--execute'], /^dlq list takes no option --execute \(it only reads\)/, commandHelp('dlq'))
+    refused(['reset-offsets', '-c', 'f.yaml'], /^missing --to earliest\|latest\|<time>/, commandHelp('reset-offsets'))
+    refused(['rebuild', '-c', 'f.yaml', '--execute'], /^rebuild takes no option --execute/, commandHelp('rebuild'))
   })
 })

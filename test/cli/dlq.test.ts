@@ -49,7 +49,7 @@ test('a record without valid source headers is not replayed, and says why', () =
 
 test('--topic picks one configured topic\'s dead-letter topic, and refuses another name', () => {
   const config = validateConfig({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: ['h:1'] }, topics: [{ name: 'orders', policy: 'lww' }, { name: 'carts', policy: 'lww', dlqTopic: 'carts-dead' }] }, { policies })
-  assert.deepEqual(dlqTopicsOf(config, undefined), ['orders.dlq', 'carts-dead'])
-  assert.deepEqual(dlqTopicsOf(config, 'carts'), ['carts-dead'])
-  assert.throws(() => dlqTopicsOf(config, 'order'), (err: unknown) => err instanceof UsageError && err.message === '--topic must be one of the configured topics (orders, carts), got "order"')
+  assert.deepEqual(dlqTopicsOf(config, []), ['orders.dlq', 'carts-dead'])
+  assert.deepEqual(dlqTopicsOf(config, ['carts']), ['carts-dead'])
+  assert.throws(() => dlqTopicsOf(config, ['order']), (err: unknown) => err instanceof UsageError && err.message === '--topic must be one of the configured topics (orders, carts), got "order"')
 })

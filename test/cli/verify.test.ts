@@ -34,7 +34,7 @@ after(async () => {
 
 const T = 1_700_000_000_000
 interface W { readonly entity: string, readonly dc: 'dc1' | 'dc2', readonly ts: number, readonly value: unknown }
-const options = (o: Partial<Options> = {}): Options => ({ topics: [], limit: 20, attempts: 1, waitMs: 0, json: false, ...o })
+const options = (o: Partial<Options> = {}): Options => ({ topics: [], limit: 20, attempts: 1, waitMs: 0, execute: false, json: false, ...o })
 
 /** A DC's configuration file and its store after the engine consumed `writes` in this order; the store stays open, as a running processor's. */
 function dc (name: string, self: 'dc1' | 'dc2', writes: readonly W[]): { file: string, store: SqliteStateStore, query: StateQuery } {

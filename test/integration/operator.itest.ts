@@ -69,16 +69,16 @@ describe('operator commands on the lab', () => {
     } finally {
       assert.equal(await proc.stop(), 0)
     }
-    const letters = await dlqList(config, undefined)
+    const letters = await dlqList(config, [])
     assert.deepEqual(letters.map(d => [d.key?.toString(), d.source?.topic, d.source?.partition, d.stage]).sort(), [['bad0-dc1', topic, 0, 'parse'], ['bad1-dc1', topic, 1, 'parse']])
     assert.ok(letters.every(d => d.reason !== undefined && d.reason.length > 0 && d.dc === 'dc1'))
     assert.deepEqual(letters.map(d => Object.keys(d.headers).sort()), [['x-event-id', 'x-origin-ts'], ['x-event-id', 'x-origin-ts']], 'the record\'s own headers, not the error ones')
 
     const before = await ends(topic)
-    const dry = await dlqReplay(config, topic, false)
+    const dry = await dlqReplay(config, [topic], false)
     assert.equal(dry.replayable.length, 2)
     assert.equal(await ends(topic), before, 'a dry run sends nothing')
-    await dlqReplay(config, topic, true)
+    await dlqReplay(config, [topic], true)
     assert.equal(await ends(topic), before + 2, 'executed, both are back in the input topic')
   })
 
