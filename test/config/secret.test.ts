@@ -5,7 +5,7 @@ import { validateConfig } from '../../src/config/validate.ts'
 import { policies } from '../../src/merge/index.ts'
 import { Type } from '../../src/schema/schema.ts'
 
-/** No key of today's schema is secret: these plant secret keys in a schema of their own. */
+/** Secret keys planted in a schema of its own, in every position a key can sit. */
 const planted = Type.Object({
   name: Type.String(),
   kafka: Type.Object({
@@ -43,5 +43,19 @@ describe('secret keys', () => {
   it('change nothing in a configuration of today\'s schema, which has no secret key', () => {
     const config = validateConfig({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: ['127.0.0.1:9092'] }, topics: [{ name: 'orders', policy: 'lww' }] }, { policies })
     assert.deepEqual(redactSecrets(config, configSchema(policies)), JSON.parse(JSON.stringify(config)))
+  })
+})
+
+describe('the SASL password of the real schema', () => {
+  it('is secret: redacted from the resolved configuration, the other SASL keys kept', () => {
+    const config = validateConfig({
+      dc: 'dc1',
+      peers: ['dc2'],
+      kafka: { brokers: ['h:1'], sasl: { mechanism: 'scram-sha-512', username: 'concord', password: 'planted-secret-42' } },
+      topics: [{ name: 'orders', policy: 'lww' }]
+    }, { policies })
+    const shown = redactSecrets(config, configSchema(policies)) as { kafka: { sasl: Record<string, unknown> } }
+    assert.deepEqual(shown.kafka.sasl, { mechanism: 'scram-sha-512', username: 'concord', password: REDACTED, passwordFile: '' })
+    assert.ok(!JSON.stringify(shown).includes('planted-secret-42'))
   })
 })
