@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { readKafkaSecurity } from '../config/kafka-security.ts'
 import type { Config } from '../config/schema.ts'
 import { KafkaError, UsageError } from '../errors.ts'
 import { connectAdmin } from '../kafka/admin.ts'
@@ -8,6 +7,7 @@ import { connectConsumer } from '../kafka/consumer.ts'
 import { connectProducer } from '../kafka/producer.ts'
 import { headerString, type InRecord, type OutRecord, type RecordHeaders } from '../model/record.ts'
 import { DLQ } from '../wire/contract.ts'
+import { commandClient } from './kafka-client.ts'
 
 /** A dead letter as `dlq list` shows it: where it sits, where it came from, why, and the record as it was. */
 export interface DeadLetter {
@@ -117,11 +117,9 @@ export async function readToEnd (client: ClientOptions, topics: readonly string[
   return letters.sort((a, b) => a.dlq.topic.localeCompare(b.dlq.topic) || a.dlq.partition - b.dlq.partition || Number(BigInt(a.dlq.offset) - BigInt(b.dlq.offset)))
 }
 
-const clientOf = (config: Config): ClientOptions => ({ ...readKafkaSecurity(config.kafka), brokers: config.kafka.brokers, clientId: config.kafka.clientId, retries: 2 })
-
 /** `concord dlq list`: the dead letters of the configured topics (or one), oldest first. */
 export async function dlqList (config: Config, topics: readonly string[]): Promise<DeadLetter[]> {
-  return readToEnd(clientOf(config), dlqTopicsOf(config, topics))
+  return readToEnd(commandClient(config), dlqTopicsOf(config, topics))
 }
 
 /**
@@ -144,7 +142,7 @@ export async function dlqReplay (config: Config, topics: readonly string[], exec
     }
   }
   if (execute && records.length > 0) {
-    const producer = await connectProducer(clientOf(config))
+    const producer = await connectProducer(commandClient(config))
     try {
       await producer.send(records)
     } finally {

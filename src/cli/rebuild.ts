@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { readKafkaSecurity } from '../config/kafka-security.ts'
 import type { Config } from '../config/schema.ts'
 import { KafkaError, StoreError } from '../errors.ts'
 import { connectAdmin } from '../kafka/admin.ts'
@@ -13,6 +12,7 @@ import { StateQuery } from '../query/state-query.ts'
 import { openDatabase } from '../store/open.ts'
 import { SqliteStateStore } from '../store/sqlite-state-store.ts'
 import { inputTopicsOf } from './reset-offsets.ts'
+import { commandClient } from './kafka-client.ts'
 
 export interface RebuildProgress {
   /** Input records read so far, and in all (up to the ends the inputs had when the rebuild started). */
@@ -46,7 +46,7 @@ export async function rebuild (config: Config, onProgress: (p: RebuildProgress) 
       throw new StoreError(`the state folder ${config.store.dir} holds the positions of ${held.size} input partitions already: rebuild fills an empty folder (move this one away, or point store.dir at a new one)`)
     }
     const plans = planTopics(config, (name, format) => store.topicId(name, format), modules)
-    const client: ClientOptions = { ...readKafkaSecurity(config.kafka), brokers: config.kafka.brokers, clientId: config.kafka.clientId, retries: 2 }
+    const client = commandClient(config)
     const ends = await inputEnds(client, inputTopicsOf(config))
     const total = [...ends.values()].reduce((a, b) => a + Number(b), 0)
     const engine = new Engine(store, plans)

@@ -1,4 +1,3 @@
-import { readKafkaSecurity } from '../config/kafka-security.ts'
 import type { Config } from '../config/schema.ts'
 import { UsageError } from '../errors.ts'
 import { connectAdmin, type KafkaAdmin } from '../kafka/admin.ts'
@@ -6,6 +5,7 @@ import { openDatabase } from '../store/open.ts'
 import { SqliteStateStore } from '../store/sqlite-state-store.ts'
 import type { OffsetWrite } from '../store/state-store.ts'
 import { remoteTopic } from '../wire/contract.ts'
+import { commandClient } from './kafka-client.ts'
 
 /** Where `reset-offsets --to` moves every input partition. */
 export type ResetTarget =
@@ -84,7 +84,7 @@ export const inputTopicsOf = (config: Config): string[] =>
 export async function resetOffsets (config: Config, target: ResetTarget, execute: boolean): Promise<{ changes: OffsetChange[], missing: string[] }> {
   const store = new SqliteStateStore(openDatabase(config.store))
   try {
-    const admin = await connectAdmin({ ...readKafkaSecurity(config.kafka), brokers: config.kafka.brokers, clientId: config.kafka.clientId, retries: 2 })
+    const admin = await connectAdmin(commandClient(config))
     try {
       const plan = await planReset(inputTopicsOf(config), store.offsets(), admin, target)
       if (execute) store.commit({ entities: [], outbox: [], offsets: offsetWrites(plan.changes), watermarks: [] })
