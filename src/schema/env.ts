@@ -43,15 +43,28 @@ export function applyEnv (schema: TSchema, raw: unknown, env: NodeJS.ProcessEnv)
     const check = new Reader()
     const value = check.read(k.schema, parse(k.schema, text), a.env!)
     if (check.problems.length > 0 || value === undefined) {
-      problems.push(`"${a.env}" must be ${a.envExpected ?? expectedOf(k.schema)}, got ${show(text)}`)
+      problems.push(`"${a.env}" must be ${a.envExpected ?? expectedOf(k.schema)}, got ${a.secret === true ? 'a value not shown (secret)' : show(text)}`)
       continue
     }
-    const [section, key] = k.path.split('.') as [string, string | undefined]
-    if (key === undefined) root[section] = value
-    else if (isObject(root[section])) root[section] = { ...root[section], [key]: value }
-    else if (root[section] === undefined || root[section] === null) root[section] = { [key]: value }
-    else continue // not a mapping: validation reports the section itself
+    if (!setPath(root, k.path.split('.'), value)) continue // a section is not a mapping: validation reports it
     applied.push(a.env!)
   }
   return { raw: root, applied, problems }
+}
+
+/**
+ * Sets `value` at `path` in `root`, copying each mapping on the way (the file's own objects stay as they were)
+ * and creating the missing ones; false when a section on the way is not a mapping.
+ */
+function setPath (root: Record<string, unknown>, path: readonly string[], value: unknown): boolean {
+  let at = root
+  for (const name of path.slice(0, -1)) {
+    const held = at[name]
+    if (held !== undefined && held !== null && !isObject(held)) return false
+    const copy: Record<string, unknown> = { ...(held ?? {}) }
+    at[name] = copy
+    at = copy
+  }
+  at[path[path.length - 1]!] = value
+  return true
 }

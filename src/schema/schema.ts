@@ -40,6 +40,8 @@ export interface Annotations {
   /** The environment variable that overrides the key, and how its rule reads for text. */
   readonly env?: string
   readonly envExpected?: string
+  /** A secret (a password): never shown, in a printed configuration nor in an error message. */
+  readonly secret?: boolean
 }
 
 export const annotations = (schema: TSchema): Annotations => schema as unknown as Annotations

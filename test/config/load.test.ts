@@ -192,3 +192,9 @@ test('envOverrides lists every variable with the key it sets and a one-line mean
   }
   assert.ok(Object.isFrozen(envOverrides))
 })
+
+test('an override sets a key three levels deep (the SASL credentials)', () => {
+  const sasl = file('sasl.yaml', 'dc: dc1\npeers: [dc2]\nkafka: { brokers: [\'h:1\'], sasl: { mechanism: plain } }\ntopics: [{ name: orders, policy: lww }]\n')
+  const config = loadConfig({ file: sasl, policies, env: { CONCORD_KAFKA_SASL_USERNAME: 'concord', CONCORD_KAFKA_SASL_PASSWORD: 'from-env' } })
+  assert.deepEqual(config.kafka.sasl, { mechanism: 'plain', username: 'concord', password: 'from-env', passwordFile: '' })
+})

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { stringify } from 'yaml'
 import { startConcord, type ConcordSpec } from '../../lab/concord-process.ts'
 import { createTopicPair, produce, waitConsumed } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
@@ -22,6 +24,7 @@ import { SqliteStateStore } from '../../src/store/sqlite-state-store.ts'
 
 /** The operator commands' work on the lab's dc1: dead letters listed and replayed, positions reset. */
 const settings = labSettings()
+const CLI = new URL('../../src/cli/concord.ts', import.meta.url).pathname
 const [dc1] = settings.dcs
 
 async function ends (topic: string): Promise<number> {
@@ -74,6 +77,13 @@ describe('operator commands on the lab', () => {
     assert.ok(letters.every(d => d.reason !== undefined && d.reason.length > 0 && d.dc === 'dc1'))
     assert.deepEqual(letters.map(d => Object.keys(d.headers).sort()), [['x-event-id', 'x-origin-ts'], ['x-event-id', 'x-origin-ts']], 'the record\'s own headers, not the error ones')
 
+    // The same through the command line, as an operator runs it.
+    const file = join(spec.dir, 'ops.yaml')
+    writeFileSync(file, stringify({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: [dc1.bootstrap] }, topics: spec.topics, store: { dir: config.store.dir } }))
+    const listed = spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', CLI, 'dlq', 'list', '--config', file, '--json'], { encoding: 'utf8' })
+    assert.equal(listed.status, 0, listed.stderr)
+    assert.deepEqual((JSON.parse(listed.stdout) as Array<{ key: string }>).map(d => d.key).sort(), ['bad0-dc1', 'bad1-dc1'])
+
     const before = await ends(topic)
     const dry = await dlqReplay(config, [topic], false)
     assert.equal(dry.replayable.length, 2)
@@ -117,6 +127,10 @@ describe('operator commands on the lab', () => {
     const dir = config.store.dir
     const held = storeOffsets(dir)
     assert.deepEqual([...held.values()].reduce((a, b) => a + b, 0), records.length + 2, 'the records and the 2 replayed')
+    const file = join(spec.dir, 'ops.yaml')
+    const cli = spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', CLI, 'reset-offsets', '--config', file, '--to', 'earliest'], { encoding: 'utf8' })
+    assert.equal(cli.status, 0, cli.stderr)
+    assert.match(cli.stdout, /^dry run: \d+ of \d+ partitions would move; run again with --execute/m)
     const dry = await resetOffsets(config, { kind: 'earliest' }, false)
     assert.ok(dry.changes.length >= 2 && dry.changes.every(c => c.to === 0))
     assert.deepEqual(storeOffsets(dir), held, 'a dry run writes nothing')

@@ -91,6 +91,17 @@ describe('TLS and SASL (SCRAM-SHA-512) to the brokers', () => {
     assert.ok(!readFileSync(proc.log, 'utf8').includes(broker.password), 'the password is never logged')
   })
 
+  it('print-config and check-config never print the password, given inline or by the environment', () => {
+    const file = join(work, 'inline.yaml')
+    writeFileSync(file, stringify({ dc: 'dc1', peers: ['dc2'], kafka: { brokers: [broker.bootstrap], sasl: { mechanism: 'scram-sha-512', username: broker.username, password: broker.password } }, topics: [{ name: 'orders', policy: 'lww' }] }))
+    for (const args of [['print-config'], ['print-config', '--json'], ['check-config', '--json']]) {
+      const r = spawnSync(process.execPath, [CLI, ...args, '--config', file], { encoding: 'utf8', env: { ...process.env, CONCORD_KAFKA_SASL_PASSWORD: broker.password } })
+      assert.equal(r.status, 0, r.stderr)
+      assert.ok(r.stdout.includes('[redacted]'), args.join(' '))
+      assert.ok(!(r.stdout + r.stderr).includes(broker.password), `${args.join(' ')} prints no password`)
+    }
+  })
+
   it('a wrong password fails the start with one line that says SASL authentication failed', () => {
     const r = runCli('badpw', secureKafka({ password: 'not-the-password' }))
     assert.equal(r.code, 1)

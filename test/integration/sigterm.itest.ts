@@ -33,7 +33,7 @@ const ENTITIES = 3_000
 const PER_SEND = 1_000
 const PAUSE_MS = 50
 /** Records each DC writes before concord starts. */
-const BACKLOG = 30_000
+const BACKLOG = 50_000
 
 /** One write as produced: the oracle's input. Timestamps are unique across both DCs, so no tie is possible. */
 interface Write { readonly entity: string, readonly dc: string, readonly ts: number, readonly eventId: string, readonly value: Buffer | null }
@@ -163,7 +163,7 @@ describe('SIGTERM under load', () => {
       assert.ok(later.local + later.remote > seen.local + seen.remote, 'still consuming when SIGTERM is sent')
       // Behind the input topics it reads (the counters count committed windows, so this is a bit more).
       behind = Number(await recordCount(dc1.bootstrap, [topic, `dc2.${topic}`])) - later.local - later.remote
-      assert.ok(behind > 10_000, `behind by ${behind} records when SIGTERM is sent`)
+      assert.ok(behind > 5_000, `behind by ${behind} records when SIGTERM is sent`)
       const t0 = performance.now()
       const code = await running.stop()
       stop = { code, ms: performance.now() - t0 }
