@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/schema.ts'
-import { KafkaError, UsageError } from '../errors.ts'
-import { connectAdmin } from '../kafka/admin.ts'
+import { UsageError } from '../errors.ts'
 import type { ClientOptions } from '../kafka/client.ts'
-import { connectConsumer } from '../kafka/consumer.ts'
 import { connectProducer } from '../kafka/producer.ts'
 import { headerString, type InRecord, type OutRecord, type RecordHeaders } from '../model/record.ts'
 import { DLQ } from '../wire/contract.ts'
 import { commandClient } from './kafka-client.ts'
+import { endsOf, readToEnds } from './read-to-ends.ts'
 
 /** A dead letter as `dlq list` shows it: where it sits, where it came from, why, and the record as it was. */
 export interface DeadLetter {
@@ -71,55 +69,19 @@ export function dlqTopicsOf (config: Config, topics: readonly string[]): string[
   })
 }
 
-/**
- * Every record of `topics` from the beginning up to their ends when this is called (records written meanwhile
- * are left for the next time), in offset order per partition. Reads with a fresh consumer group of its own.
- */
-export async function readToEnd (client: ClientOptions, topics: readonly string[], timeoutMs = 60_000): Promise<DeadLetter[]> {
-  const admin = await connectAdmin(client)
-  const ends = new Map<string, bigint>()
-  try {
-    const existing = await admin.partitionCounts(topics)
-    for (const topic of topics.filter(t => existing.has(t))) {
-      for (const [partition, high] of await admin.highWatermarks(topic)) if (high > 0n) ends.set(`${topic}:${partition}`, high)
-    }
-  } finally {
-    await admin.close()
-  }
-  if (ends.size === 0) return []
+/** Every dead letter of `topics` up to their ends now, oldest first per partition. */
+export async function readDeadLetters (client: ClientOptions, topics: readonly string[], timeoutMs = 60_000): Promise<DeadLetter[]> {
+  const { ends } = await endsOf(client, topics)
   const letters: DeadLetter[] = []
-  const left = new Set(ends.keys())
-  const consumer = await connectConsumer({ ...client, groupId: `${client.clientId}-dlq-${randomUUID()}` })
-  let finished = (): void => {}
-  const done = new Promise<void>(resolve => { finished = resolve })
-  await consumer.run({
-    topics: [...new Set([...ends.keys()].map(k => k.slice(0, k.lastIndexOf(':'))))],
-    startOffset: () => undefined,
-    onBatch: async batch => {
-      const at = `${batch.topic}:${batch.partition}`
-      const end = ends.get(at)
-      if (end === undefined) return
-      for (const r of batch.records) if (BigInt(r.offset) < end) letters.push(readDeadLetter(batch.topic, batch.partition, r))
-      const last = batch.records[batch.records.length - 1]
-      if (last !== undefined && BigInt(last.offset) + 1n >= end) left.delete(at)
-      if (left.size === 0) finished()
-    }
-  })
-  let timer: NodeJS.Timeout | undefined
-  try {
-    await Promise.race([done, new Promise<void>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new KafkaError(`could not read ${[...left].join(', ')} to the end within ${timeoutMs / 1000} s`)), timeoutMs)
-    })])
-  } finally {
-    clearTimeout(timer)
-    await consumer.stop()
-  }
+  await readToEnds(client, `${client.clientId}-dlq`, ends, batch => {
+    for (const r of batch.records) letters.push(readDeadLetter(batch.topic, batch.partition, r))
+  }, timeoutMs)
   return letters.sort((a, b) => a.dlq.topic.localeCompare(b.dlq.topic) || a.dlq.partition - b.dlq.partition || Number(BigInt(a.dlq.offset) - BigInt(b.dlq.offset)))
 }
 
 /** `concord dlq list`: the dead letters of the configured topics (or one), oldest first. */
 export async function dlqList (config: Config, topics: readonly string[]): Promise<DeadLetter[]> {
-  return readToEnd(commandClient(config), dlqTopicsOf(config, topics))
+  return readDeadLetters(commandClient(config), dlqTopicsOf(config, topics))
 }
 
 /**

@@ -1,10 +1,5 @@
-import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/schema.ts'
 import { KafkaError, StoreError } from '../errors.ts'
-import { connectAdmin } from '../kafka/admin.ts'
-import type { ClientOptions } from '../kafka/client.ts'
-import { connectConsumer } from '../kafka/consumer.ts'
-import { partitionKey } from '../model/record.ts'
 import { loadPolicyModules } from '../plugin/load-modules.ts'
 import { Engine } from '../processor/engine.ts'
 import { planTopics } from '../processor/plan.ts'
@@ -13,6 +8,7 @@ import { openDatabase } from '../store/open.ts'
 import { SqliteStateStore } from '../store/sqlite-state-store.ts'
 import { inputTopicsOf } from './reset-offsets.ts'
 import { commandClient } from './kafka-client.ts'
+import { endsOf, readToEnds } from './read-to-ends.ts'
 
 export interface RebuildProgress {
   /** Input records read so far, and in all (up to the ends the inputs had when the rebuild started). */
@@ -22,7 +18,7 @@ export interface RebuildProgress {
 }
 
 export interface RebuildResult extends RebuildProgress {
-  /** Entities in the rebuilt state, over every configured topic. */
+  /** Entities with a value in the rebuilt state, over every configured topic (the digests' count: deleted ones are absent). */
   readonly entities: number
   /** Each configured topic's state digest (as `verify` computes it) and entities with a value. */
   readonly digests: ReadonlyArray<{ readonly topic: string, readonly entities: number, readonly digest: string }>
@@ -47,7 +43,8 @@ export async function rebuild (config: Config, onProgress: (p: RebuildProgress) 
     }
     const plans = planTopics(config, (name, format) => store.topicId(name, format), modules)
     const client = commandClient(config)
-    const ends = await inputEnds(client, inputTopicsOf(config))
+    const { ends, missing } = await endsOf(client, inputTopicsOf(config))
+    if (missing.length > 0) throw new KafkaError(`the input topics ${missing.join(', ')} are not in the cluster at ${client.brokers.join(',')}: nothing to rebuild them from`)
     const total = [...ends.values()].reduce((a, b) => a + Number(b), 0)
     const engine = new Engine(store, plans)
     const started = performance.now()
@@ -58,72 +55,26 @@ export async function rebuild (config: Config, onProgress: (p: RebuildProgress) 
       // The output is on its topics already: drop the window's copy.
       if (store.pendingCount() > 0) store.acknowledge(Number.MAX_SAFE_INTEGER)
     }
-    if (total > 0) {
-      const left = new Set(ends.keys())
-      const consumer = await connectConsumer({ ...client, groupId: `${config.kafka.groupId}-rebuild-${randomUUID()}` })
-      let finished = (): void => {}
-      let failed = (_err: unknown): void => {}
-      const done = new Promise<void>((resolve, reject) => { finished = resolve; failed = reject })
-      let lastReport = 0
-      await consumer.run({
-        topics: [...new Set([...ends.keys()].map(k => k.slice(0, k.lastIndexOf(':'))))],
-        startOffset: () => undefined,
-        onBatch: async batch => {
-          const at = partitionKey(batch)
-          const end = ends.get(at)
-          if (end === undefined || !left.has(at)) return
-          const wanted = batch.records.filter(r => BigInt(r.offset) < end)
-          try {
-            if (wanted.length > 0) engine.absorb({ topic: batch.topic, partition: batch.partition, records: wanted })
-            records += wanted.length
-            const last = batch.records[batch.records.length - 1]
-            if (last !== undefined && BigInt(last.offset) + 1n >= end) left.delete(at)
-            if (engine.windowRecords >= config.store.windowRecords || left.size === 0) commit()
-          } catch (err) {
-            failed(err)
-            return
-          }
-          if (performance.now() - lastReport >= progressEveryMs) {
-            lastReport = performance.now()
-            onProgress(progress())
-          }
-          if (left.size === 0) finished()
-        }
-      })
-      try {
-        await done
-      } finally {
-        await consumer.stop()
+    let lastReport = 0
+    await readToEnds(client, `${config.kafka.groupId}-rebuild`, ends, batch => {
+      if (batch.records.length > 0) engine.absorb(batch)
+      records += batch.records.length
+      if (engine.windowRecords >= config.store.windowRecords) commit()
+      if (performance.now() - lastReport >= progressEveryMs) {
+        lastReport = performance.now()
+        onProgress(progress())
       }
-    }
+    })
     commit()
-    const entities = plans.topics.reduce((n, t) => n + store.entities(t.id).size, 0)
     const query = new StateQuery(plans.topics, store)
     const digests = []
     for (const t of plans.topics) {
       const d = await query.digest(t.config.name)
       if (d.found) digests.push({ topic: d.value.topic, entities: d.value.entities, digest: d.value.digest })
     }
-    return { ...progress(), entities, digests }
+    return { ...progress(), entities: digests.reduce((n, d) => n + d.entities, 0), digests }
   } finally {
     store.close()
-  }
-}
-
-/** The end (high watermark) of every non-empty partition of the inputs, by "topic:partition"; refuses missing inputs. */
-async function inputEnds (client: ClientOptions, topics: readonly string[]): Promise<Map<string, bigint>> {
-  const admin = await connectAdmin(client)
-  try {
-    const existing = await admin.partitionCounts(topics)
-    const missing = topics.filter(t => !existing.has(t))
-    if (missing.length > 0) throw new KafkaError(`the input topics ${missing.join(', ')} are not in the cluster at ${client.brokers.join(',')}: nothing to rebuild them from`)
-    const ends = new Map<string, bigint>()
-    for (const topic of topics) {
-      for (const [partition, high] of await admin.highWatermarks(topic)) if (high > 0n) ends.set(`${topic}:${partition}`, high)
-    }
-    return ends
-  } finally {
-    await admin.close()
   }
 }
 
