@@ -77,9 +77,27 @@ export class QueryError extends ConcordError {
   static override readonly retriable = true
 }
 
+/**
+ * A writer's hybrid logical clock would have to run further ahead of the physical clock than its maximum
+ * offset (the clock stepped backwards, or a time observed is too far ahead): the writer refuses to stamp a
+ * write rather than misorder it. Retrying may succeed once the physical clock has caught up.
+ */
+export class ClockError extends ConcordError {
+  static override readonly code = 'CONCORD_ERR_CLOCK'
+  static override readonly retriable = true
+}
+
+/**
+ * A writer refuses a call: an unknown topic, an entity id or value it cannot write, a value over the size
+ * limit, a writer that is closed, a counter that another writer of the same DC took over.
+ */
+export class WriterError extends ConcordError {
+  static override readonly code = 'CONCORD_ERR_WRITER'
+}
+
 /** The command line is invalid. */
 export class UsageError extends ConcordError {
   static override readonly code = 'CONCORD_ERR_USAGE'
 }
 
-export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, CompressionError, HttpError, PolicyError, QueryError, UsageError, InternalError] as const
+export const errorClasses = [ConfigError, RecordError, StoreError, KafkaError, CompressionError, HttpError, PolicyError, QueryError, ClockError, WriterError, UsageError, InternalError] as const
