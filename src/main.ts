@@ -90,6 +90,7 @@ export async function run (config: Config, log: Logger = createLogger(config.log
       maxUnsentRecords,
       commitWindow: { intervalMs: config.store.commitIntervalMs, maxRecords: config.store.windowRecords },
       readiness: { maxLagRecords, lagIntervalMs: config.metrics.lagIntervalMs },
+      skew: config.skew,
       log: log.child({ component: 'processor' })
     })
     ready = () => processor.ready

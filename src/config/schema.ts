@@ -218,6 +218,18 @@ export function configSchema (policies: PolicyCatalog) {
         env: 'CONCORD_METRICS_LAG_INTERVAL_MS'
       })
     }),
+    skew: Type.Object({
+      warnAheadMs: Type.Integer({
+        minimum: 0,
+        default: 1_000,
+        description: 'ms; a record whose origin timestamp is more than this ahead of the local clock is logged (at most once per source DC per `skew.intervalMs`); observed only, never acted on'
+      }),
+      intervalMs: Type.Integer({
+        minimum: 1_000,
+        default: 60_000,
+        description: 'ms; the interval of `concord_origin_ahead_max_seconds`, and the shortest time between two skew warnings about one source DC'
+      })
+    }),
     readiness: Type.Object({
       maxLagRecords: Type.Integer({
         minimum: 0,

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.ts'
 import { compareStamps } from '../model/stamp.ts'
 import { Type } from '../schema/schema.ts'
 import { isMap, kindOf, refuseRaw } from './document.ts'
@@ -12,13 +13,19 @@ import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
  *
  * State: the latest version per DC and the tombstone (sibling-state.ts); a DC's latest total replaces its
  * earlier ones, so each DC counts once however often its totals are redelivered.
+ * With `writerField` (`policy: { type: counter, field: qty, writerField: writer }`), a DC may have several
+ * writers, each publishing its own running total with its id in `writerField` (the writer SDK's `increment`
+ * does): the state keeps the latest version per writer of each DC, and the sum runs over them all. Without it,
+ * two writers of one DC would replace each other's totals and lose increments. A value whose writer field is
+ * no non-empty string is rejected.
  * Resolve: the live versions' totals summed exactly (BigInt), written into `field` of the document of the
  * live version with the greatest stamp and encoded with the topic's codec. The field holds a number while
  * the sum is a safe integer, else a bigint (msgpack int64, a JSON integer). The value is synthesised: it has
  * no origin, and its sources are every live version. A stored version that the check refuses (kept by
  * another policy of the same state layout before a switch to counter) is not counted.
  *
- * Laws: the state is the sibling semilattice (a per-DC max-stamp map and a max-stamp tombstone), so
+ * Laws: the state is the sibling semilattice (a per-DC, or per-writer, max-stamp map and a max-stamp
+ * tombstone; a version's slot is read from its own value), so
  * absorbing is commutative, associative and idempotent; resolve reads only that state: the live set is a
  * function of it, the sum is order-free (integer addition, exact), and the document it is written into is
  * chosen by the stamp order, which is total. Same state, same bytes, in every DC. A write is rejected or
@@ -38,15 +45,29 @@ import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
 export const counter: MergePolicy = {
   name: 'counter',
   options: Type.Object({
-    field: Type.String({ description: 'the map field holding each DC\'s running total (a safe integer)' })
+    field: Type.String({ description: 'the map field holding each DC\'s running total (a safe integer)' }),
+    writerField: Type.String({ default: '', description: 'the map field naming the writer of each total, for several writers per DC (the writer SDK\'s increment): one total per writer of each DC is kept; empty: one total per DC' })
   }),
   bind: (options, context) => {
     const field = options.field as string
+    const writerField = options.writerField === '' || options.writerField === undefined ? undefined : options.writerField as string
     refuseRaw('counter', context)
+    if (writerField === field) throw new ConfigError([`"${context.path}.writerField" must differ from "field" ("${field}"): one field holds the total, the other the writer`])
     return siblingMerger({
       policy: 'counter',
       decodesValues: true,
-      check: (_write, decoded) => countProblem(decoded, field),
+      check: (_write, decoded) => countProblem(decoded, field) ?? (writerField === undefined ? undefined : writerProblem(decoded, writerField)),
+      ...(writerField === undefined
+        ? {}
+        : {
+            // A delete, or a stored version that no longer passes the check, takes the DC's own slot: no writer
+            // id is empty, so it never replaces a writer's total (the tombstone hides those older than it).
+            slot: (w: Write, decoded: (w: Write) => unknown): string => {
+              const doc = w.value === null ? undefined : safeDecoded(decoded, w)
+              const writer = isMap(doc) ? doc[writerField] : undefined
+              return typeof writer === 'string' ? `${w.stamp.dc}\u0000${writer}` : w.stamp.dc
+            }
+          }),
       resolve: (live, decoded) => {
         // Every live version passed the check when absorbed, unless another policy of the same state layout
         // kept it before a switch to counter: such a version is not counted.
@@ -64,6 +85,22 @@ export const counter: MergePolicy = {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/** The decoded value, or undefined where a stored value no longer decodes. */
+function safeDecoded (decoded: (w: Write) => unknown, w: Write): unknown {
+  try {
+    return decoded(w)
+  } catch {
+    return undefined
+  }
+}
+
+/** Why a decoded map's writer field cannot name a writer, or undefined when it is a non-empty string. */
+function writerProblem (decoded: unknown, writerField: string): string | undefined {
+  const writer = (decoded as Record<string, unknown>)[writerField]
+  if (typeof writer === 'string' && writer !== '' && writer.length <= 256) return undefined
+  return `counter writer field "${writerField}" must be a string of 1 to 256 characters naming the writer of the total, got ${kindOf(writer)}`
+}
 
 /** Why a decoded value cannot be counted, or undefined when its `field` is a safe integer in a map. */
 function countProblem (decoded: unknown, field: string): string | undefined {

@@ -29,7 +29,12 @@ export interface SiblingResolver {
   readonly decodesValues: boolean
   /** A reason when a write cannot take part in this policy (it is then dead-lettered); undefined when it can. */
   check? (write: Write, decoded: unknown): string | undefined
-  /** The merged value of a non-empty list of live versions (one per DC, in no particular order). */
+  /**
+   * The slot a version takes, for a policy that keeps more than one version per DC (a function of the
+   * version alone); absent: one slot per DC.
+   */
+  slot? (write: Write, decoded: (w: Write) => unknown): string
+  /** The merged value of a non-empty list of live versions (one per slot, in no particular order). */
   resolve (live: readonly Write[], decoded: (w: Write) => unknown): Resolved
   /** For policies that choose one version: which of two live versions wins. Absent for policies that combine. */
   prefer? (a: Write, b: Write, decoded: (w: Write) => unknown): Write
@@ -43,9 +48,9 @@ export function isLive (w: Write, tombstone: Stamp | undefined, context: Pick<Bi
 }
 
 /** Absorbs one write into the shared state. */
-export function absorbSibling (state: SiblingState | undefined, write: Write): { outcome: 'applied' | 'stale' | 'duplicate', state: SiblingState } {
+export function absorbSibling (state: SiblingState | undefined, write: Write, slotOf?: (w: Write) => string): { outcome: 'applied' | 'stale' | 'duplicate', state: SiblingState } {
   const held = state ?? { siblings: [], tombstone: undefined }
-  const slot = absorb(held.siblings, write)
+  const slot = absorb(held.siblings, write, slotOf)
   let tombstone = held.tombstone
   let deleteOrder = 1
   if (write.value === null) {
@@ -87,6 +92,8 @@ export function siblingMerger (resolver: SiblingResolver, context: BindContext, 
     }
   }
   const window = context.conflictWindowMs
+  const slot = resolver.slot
+  const slotOf = slot === undefined ? undefined : (w: Write): string => slot(w, decoded)
   return {
     policy: resolver.policy,
     stateFormat: 'siblings',
@@ -96,7 +103,7 @@ export function siblingMerger (resolver: SiblingResolver, context: BindContext, 
         const reason = resolver.check(write, decoded(write))
         if (reason !== undefined) return { outcome: 'rejected', reason }
       }
-      const r = absorbSibling(state, write)
+      const r = absorbSibling(state, write, slotOf)
       if (r.outcome !== 'applied') return { outcome: r.outcome }
       const conflicts: Conflict[] = []
       const prefer = resolver.prefer
@@ -121,7 +128,8 @@ export function siblingMerger (resolver: SiblingResolver, context: BindContext, 
     encodeState,
     decodeState,
     describeState (state): StateDescription {
-      const versions = [...state.siblings].sort((a, b) => compareUtf8(a.stamp.dc, b.stamp.dc)).map(w => {
+      // By DC, then stamp: the same order in every DC, whatever order the versions arrived in.
+      const versions = [...state.siblings].sort((a, b) => compareUtf8(a.stamp.dc, b.stamp.dc) || compareStamps(a.stamp, b.stamp)).map(w => {
         const live = isLive(w, state.tombstone, context) && acceptable(w)
         const stamp = stampView(w.stamp)
         return w.value === null ? { stamp, deleted: true, live } : { stamp, deleted: false, live, value: valueView(w.value, context.codec) }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client'
-import { LATENCY_BUCKETS } from './tally.ts'
+import { LATENCY_BUCKETS, SKEW_BUCKETS } from './tally.ts'
 import { TallyHistogram } from './tally-histogram.ts'
 
 /** An increment-only handle on one series of a counter. */
@@ -78,6 +78,22 @@ export class Metrics {
     help: 'Per applied record: the time it was processed minus its origin timestamp (x-origin-ts, or the configured timestampSource), by input topic and source DC; an observation only, counted when its commit window commits',
     labelNames: ['source_dc', 'topic'] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly originAhead = new TallyHistogram({
+    name: 'concord_origin_ahead_seconds',
+    help: 'Per valid record: its origin timestamp minus the time it arrived here, by source DC. Above 0 the writer\'s clock runs ahead of this one by at least that; below 0 it is replication delay, or a clock behind. An observation only: nothing is decided by it',
+    labelNames: ['source_dc'] as const,
+    buckets: SKEW_BUCKETS,
+    signed: true,
+    registers: [this.registry]
+  })
+
+  readonly originAheadMax = new Gauge({
+    name: 'concord_origin_ahead_max_seconds',
+    help: 'The greatest origin timestamp minus arrival time seen from a source DC in the current skew.intervalMs (above 0: a writer\'s clock runs ahead of this one by at least that)',
+    labelNames: ['source_dc'] as const,
     registers: [this.registry]
   })
 

@@ -30,13 +30,15 @@ export class TallyHistogram<L extends string> {
   readonly aggregator = 'sum'
   readonly labelNames: readonly L[]
   readonly bounds: readonly number[]
+  readonly signed: boolean
   readonly #series = new Map<string, Series>()
 
-  constructor (config: { name: string, help: string, labelNames: readonly L[], buckets: readonly number[], registers: readonly Registry[] }) {
+  constructor (config: { name: string, help: string, labelNames: readonly L[], buckets: readonly number[], signed?: boolean, registers: readonly Registry[] }) {
     this.name = config.name
     this.help = config.help
     this.labelNames = config.labelNames
     this.bounds = config.buckets
+    this.signed = config.signed ?? false
     // The registry needs only name, type, get() and reset(); its type names prom-client's own classes.
     for (const r of config.registers) r.registerMetric(this as unknown as Histogram<L>)
   }
@@ -46,7 +48,7 @@ export class TallyHistogram<L extends string> {
     const key = this.labelNames.map(n => labels[n]).join('\u0000')
     let s = this.#series.get(key)
     if (s === undefined) {
-      s = { labels: Object.fromEntries(this.labelNames.map(n => [n, labels[n]])), tally: new Tally(this.bounds) }
+      s = { labels: Object.fromEntries(this.labelNames.map(n => [n, labels[n]])), tally: new Tally(this.bounds, this.signed) }
       this.#series.set(key, s)
     }
     const tally = s.tally

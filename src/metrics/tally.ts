@@ -7,6 +7,12 @@ import { InternalError } from '../errors.ts'
 export const LATENCY_BUCKETS: readonly number[] = Object.freeze([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60])
 
 /**
+ * Bucket bounds in seconds for a signed clock difference (an origin timestamp minus the time it arrived): a
+ * writer's clock minutes ahead or behind shows apart from the tens of ms that replication takes.
+ */
+export const SKEW_BUCKETS: readonly number[] = Object.freeze([-300, -60, -10, -1, -0.5, -0.1, 0, 0.1, 0.5, 1, 10, 60, 300])
+
+/**
  * Histogram observations kept in plain memory: a count per bucket (not cumulative; the last one is +Inf), a
  * sum and a count. Cheap enough for every record (a binary search and two additions, no label lookup), and
  * held back until it is added to a histogram series: the observations of a commit window that is discarded
@@ -15,17 +21,20 @@ export const LATENCY_BUCKETS: readonly number[] = Object.freeze([0.01, 0.025, 0.
 export class Tally {
   readonly bounds: readonly number[]
   readonly counts: Float64Array
+  /** Whether negative observations count as they are (else as 0: a latency cannot be negative). */
+  readonly signed: boolean
   sum = 0
   count = 0
 
-  constructor (bounds: readonly number[] = LATENCY_BUCKETS) {
+  constructor (bounds: readonly number[] = LATENCY_BUCKETS, signed = false) {
     this.bounds = bounds
+    this.signed = signed
     this.counts = new Float64Array(bounds.length + 1)
   }
 
-  /** One observation; a negative one (a clock running behind another) counts as 0. */
+  /** One observation; unless signed, a negative one (a clock running behind another) counts as 0. */
   observe (value: number): void {
-    const v = value > 0 ? value : 0
+    const v = value > 0 || this.signed ? value : 0
     const bounds = this.bounds
     let lo = 0
     let hi = bounds.length

@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.ts'
 import type { CounterChild, Metrics } from '../metrics/metrics.ts'
 import type { TallySeries } from '../metrics/tally-histogram.ts'
 import type { BatchCounts, RecordOutcome, WindowResult } from './engine.ts'
+import { SkewMonitor } from './skew-monitor.ts'
 
 /** Each outcome once: a record type, so that the compiler insists on every RecordOutcome and nothing else. */
 const OUTCOMES: Readonly<Record<RecordOutcome, true>> = { applied: true, stale: true, duplicate: true, loop: true, dead_lettered: true, too_late: true }
@@ -13,6 +14,8 @@ interface Counters {
   readonly outcomes: Readonly<Record<RecordOutcome, CounterChild>>
   readonly conflicts: CounterChild
   readonly latency: TallySeries
+  readonly ahead: TallySeries
+  readonly sourceDc: string
 }
 
 /**
@@ -36,18 +39,22 @@ export class BatchAccounting {
   readonly #log: Logger
   readonly #counters = new Map<string, Counters>()
   readonly #mismatchWarned = new Set<string>()
+  readonly #skew: SkewMonitor
   /** Per configured topic. */
   readonly #purged = new Map<string, CounterChild>()
 
   /** Binds the counters of every input topic up front. */
-  constructor (metrics: Metrics, log: Logger, inputs: Iterable<InputLabels>) {
+  constructor (metrics: Metrics, log: Logger, inputs: Iterable<InputLabels>, skew: SkewMonitor = new SkewMonitor(metrics, log)) {
     this.#metrics = metrics
     this.#log = log
+    this.#skew = skew
     for (const { input, sourceDc, topic, policy } of inputs) {
       this.#counters.set(input, {
         outcomes: metrics.recordCounters(input, sourceDc, RECORD_OUTCOMES),
         conflicts: metrics.child(metrics.conflicts, { topic, policy }),
-        latency: metrics.replicationLatency.series({ source_dc: sourceDc, topic: input })
+        latency: metrics.replicationLatency.series({ source_dc: sourceDc, topic: input }),
+        ahead: metrics.originAhead.series({ source_dc: sourceDc }),
+        sourceDc
       })
       this.#purged.set(topic, metrics.child(metrics.purged, { topic }))
     }
@@ -63,6 +70,8 @@ export class BatchAccounting {
     }
     if (result.conflicts > 0) counters.conflicts.inc(result.conflicts)
     counters.latency.add(result.latency)
+    counters.ahead.add(result.ahead)
+    this.#skew.observe(counters.sourceDc, topic, result.maxAheadMs)
     this.#metrics.batchRecords.observe(batch.records.length)
     if (result.partitionMismatches > 0) {
       this.#metrics.partitionMismatches.labels({ topic }).inc(result.partitionMismatches)

@@ -3,7 +3,7 @@ import { partitionKey, type InBatch } from '../model/record.ts'
 import { compareStamps } from '../model/stamp.ts'
 import type { EntityWrite, OffsetWrite, OutboxRecord, StateStore } from '../store/state-store.ts'
 import { InternalError, RecordError } from '../errors.ts'
-import { Tally } from '../metrics/tally.ts'
+import { SKEW_BUCKETS, Tally } from '../metrics/tally.ts'
 import { conflictRecord, deadLetter, mergedRecord } from './output-records.ts'
 import { parseRecord } from './parse-record.ts'
 import type { InputPlan, Plans, TopicPlan } from './plan.ts'
@@ -26,6 +26,12 @@ export interface BatchCounts {
    * origin timestamp. An observation only: nothing is decided by it.
    */
   readonly latency: Tally
+  /**
+   * Every valid record's origin timestamp minus the batch's processing time, in seconds (signed), and the
+   * greatest of them in ms (-Infinity for none): a writer clock's skew, observed only, never acted on.
+   */
+  readonly ahead: Tally
+  readonly maxAheadMs: number
 }
 
 export interface EngineOptions {
@@ -178,6 +184,8 @@ export class Engine {
     let deadLetters = 0
     let conflicts = 0
     const latency = new Tally()
+    const ahead = new Tally(SKEW_BUCKETS, true)
+    let maxAheadMs = -Infinity
     const now = this.#clock()
     const reject = (record: InBatch['records'][number], error: RecordError, stage: string): void => {
       deadLetters++
@@ -198,6 +206,8 @@ export class Engine {
       }
       const write: Write = parsed.version
       const { dc, ts } = write.stamp
+      ahead.observe((ts - now) / 1000)
+      if (ts - now > maxAheadMs) maxAheadMs = ts - now
       const mark = watermarks.get(dc, batch.partition)
       if (mark !== undefined && ts < mark - config.gcGraceMs) {
         counts.too_late++
@@ -234,7 +244,7 @@ export class Engine {
       this.#offsets.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: Number(last.offset) + 1 })
     }
     this.#records += batch.records.length
-    return { topic: batch.topic, counts, deadLetters, conflicts, partitionMismatches: mismatches, latency }
+    return { topic: batch.topic, counts, deadLetters, conflicts, partitionMismatches: mismatches, latency, ahead, maxAheadMs }
   }
 
   #commit (): { result: WindowResult, swept: Map<number, number> } {

@@ -12,6 +12,7 @@ import { LagMonitor } from './lag-monitor.ts'
 import type { OutboxFlusher } from './outbox.ts'
 import { ensureOutputTopics } from './output-topics.ts'
 import type { Plans } from './plan.ts'
+import { SkewMonitor, type SkewOptions } from './skew-monitor.ts'
 import { sleep as realSleep, type Sleep } from './sleep.ts'
 import { TopicDiscovery, type TopicsFound } from './topic-discovery.ts'
 
@@ -35,6 +36,8 @@ export interface ProcessorDeps {
   readonly commitWindow?: CommitWindow
   /** When it counts as caught up, and how often it reads its lag (default DEFAULT_READINESS). */
   readonly readiness?: Readiness
+  /** Where origin timestamps ahead of the local clock are logged, and the skew gauge's interval. */
+  readonly skew?: SkewOptions
   /** How the back-off and the look for topics wait (default: timers). */
   readonly sleep?: Sleep
 }
@@ -103,7 +106,8 @@ export class Processor {
     this.#readiness = deps.readiness ?? DEFAULT_READINESS
     const inputs = [...deps.plans.inputs.keys()]
     this.#accounting = new BatchAccounting(deps.metrics, deps.log,
-      [...deps.plans.inputs.values()].map(i => ({ input: i.topic, sourceDc: i.sourceDc, topic: i.plan.config.name, policy: i.plan.merger.policy })))
+      [...deps.plans.inputs.values()].map(i => ({ input: i.topic, sourceDc: i.sourceDc, topic: i.plan.config.name, policy: i.plan.merger.policy })),
+      new SkewMonitor(deps.metrics, deps.log, deps.skew))
     this.#flush = new BackgroundFlush({
       outbox: deps.outbox,
       store: deps.store,

@@ -152,7 +152,8 @@ export async function openWriter (options: WriterOptions | WriterSettings, ports
   }
   /** Checks one put or delete and encodes its value; throws before anything is stamped. */
   const check = (op: WriteOp): { t: Bound, entityId: string, value: Buffer | null } => {
-    if (op?.op !== 'put' && op?.op !== 'delete') throw new WriterError(`each write op must have op 'put' or 'delete', got ${JSON.stringify(op?.op) ?? 'nothing'}`)
+    const kind = (op as { op?: unknown } | undefined)?.op
+    if (kind !== 'put' && kind !== 'delete') throw new WriterError(`each write op must have op 'put' or 'delete', got ${JSON.stringify(kind) ?? 'nothing'}`)
     const t = topicOf(op.topic)
     const entityId = checkEntity(op.entityId, t.name)
     if (t.counter !== undefined) {

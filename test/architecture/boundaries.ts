@@ -55,6 +55,8 @@ export const rules: Rules = {
     'errors.ts': { may: [], why: 'every error class is defined in one file that everything may import' },
     'log/': { may: ['errors.ts'], why: 'one pino root, below everything that logs' },
     'query/': { may: ['merge/', 'store/', 'codec/', 'model/', 'errors.ts'], why: 'state queries and digests read a store through its read port and let each policy resolve and describe its state' },
+    'sdk/': { may: ['kafka/', 'codec/', 'wire/', 'model/', 'errors.ts'], why: 'the writer SDK stamps and sends records for applications, over the same wire contract, codecs and Kafka port as the processor' },
+    'index.ts': { may: ['sdk/', 'wire/', 'model/', 'errors.ts'], why: 'the package\'s public entry point exports the writer SDK and what its users name' },
     'plugin/': { may: ['config/', 'errors.ts'], why: 'plugin/ loads user modules (custom policies) at start-up, for main.ts to hand to the policies it binds' }
   },
   packages: {

@@ -8,13 +8,14 @@ import { after, before, describe, it } from 'node:test'
 import type { ConcordProcess } from '../../lab/concord-process.ts'
 import { ensureJars } from '../../lab/jars.ts'
 import { lastByKey, readUntil, type ReadRecord } from '../../lab/read.ts'
+import { receiptWinners, type Receipted } from '../../lab/receipt-oracle.ts'
 import { createTopicPair, startDc } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
 import { decodeMsgpack } from '../../src/codec/msgpack.ts'
 import { ConfigError, KafkaError, WriterError } from '../../src/errors.ts'
 import { connectAdmin } from '../../src/kafka/admin.ts'
 import { headerString } from '../../src/model/record.ts'
-import { createWriter, type WriteReceipt, type Writer } from '../../src/sdk/writer.ts'
+import { createWriter, type Writer } from '../../src/sdk/writer.ts'
 import { entityPartition } from '../../src/wire/partitioner.ts'
 import { H } from '../../src/wire/contract.ts'
 
@@ -91,19 +92,6 @@ for e, part in got.items():
   })
 })
 
-/** The oracle's order on receipts: (ts, counter, dc, eventId), strings by byte order; written apart from src/. */
-function newer (a: Receipted, b: Receipted): boolean {
-  const [at, ac] = a.receipt.originTs.split(':').map(Number) as [number, number | undefined]
-  const [bt, bc] = b.receipt.originTs.split(':').map(Number) as [number, number | undefined]
-  if (at !== bt) return at > bt
-  if ((ac ?? 0) !== (bc ?? 0)) return (ac ?? 0) > (bc ?? 0)
-  const bytes = (x: string, y: string): number => Buffer.compare(Buffer.from(x), Buffer.from(y))
-  if (a.dc !== b.dc) return bytes(a.dc, b.dc) > 0
-  return bytes(a.receipt.eventId, b.receipt.eventId) > 0
-}
-
-interface Receipted { readonly entity: string, readonly dc: string, readonly value: unknown, readonly receipt: WriteReceipt }
-
 describe('writers in both DCs, merged by concord', () => {
   const work = mkdtempSync(join(tmpdir(), 'concord-it-writer-'))
   const topic = `it-writer-${run}`
@@ -115,6 +103,7 @@ describe('writers in both DCs, merged by concord', () => {
   /** Acknowledged increments per entity. */
   const acknowledged = new Map<string, number>()
   let merged: Array<Map<string, ReadRecord>> = []
+  const oracle = (): Map<string, Receipted> => receiptWinners(receipted)
 
   before(async () => {
     await createTopicPair(settings, topic)
@@ -170,16 +159,6 @@ describe('writers in both DCs, merged by concord', () => {
     await Promise.all(procs.map(p => p.stop()))
     rmSync(work, { recursive: true, force: true })
   })
-
-  /** Entity -> the winning write, by the receipts. */
-  function oracle (): Map<string, Receipted> {
-    const best = new Map<string, Receipted>()
-    for (const r of receipted) {
-      const cur = best.get(r.entity)
-      if (cur === undefined || newer(r, cur)) best.set(r.entity, r)
-    }
-    return best
-  }
 
   it('wrote every record with the DC-suffixed key, the origin headers and the partition of its receipt', async () => {
     const mine = (rs: readonly ReadRecord[]): ReadRecord[] => rs.filter(r => r.topic === topic)

@@ -230,7 +230,7 @@ describe('counter binding', () => {
     assert.throws(() => validateConfig(config({ type: 'counter', field: 'qty', feild: 'x' }), { policies }),
       (err: unknown) => err instanceof ConfigError && err.problems.some(p => p.includes('"topics[0].policy.feild"')))
     const valid = validateConfig(config({ type: 'counter', field: 'qty' }), { policies })
-    assert.deepEqual(valid.topics[0]?.policy, { type: 'counter', field: 'qty' })
+    assert.deepEqual(valid.topics[0]?.policy, { type: 'counter', field: 'qty', writerField: '' })
   })
 
   test('a state kept by lww before a switch to counter resolves, counting only the totals it can', () => {
@@ -241,5 +241,105 @@ describe('counter binding', () => {
     const r = after.resolve(after.decodeState(before.encodeState(state)))
     assert.deepEqual(codecs.msgpack.decode(r.value!), { sku: 'a', qty: 3 })
     assert.deepEqual(r.sources.map(s => s.dc), ['eu'])
+  })
+})
+
+describe('counter with a writer field (several writers per DC)', () => {
+  const WRITER = 'writer'
+  const bindW = (rules?: Rules, dcs: readonly string[] = ['eu', 'us', 'ap']): Merger => counter.bind({ field: FIELD, writerField: WRITER }, bindContext(dcs, rules))
+  const NO_WRITER = Symbol('no writer')
+  const writerArb = fc.constantFrom<string | number | symbol>('a', 'b', 'c', NO_WRITER, 7, '')
+
+  /** The history's writes, each non-delete map given a writer (or none, or one that is no writer id). */
+  const withWriters = <T extends { writes: readonly DocWrite[] }>(h: T): fc.Arbitrary<T> =>
+    fc.array(writerArb, { minLength: h.writes.length, maxLength: h.writes.length }).map(ws => ({
+      ...h,
+      writes: h.writes.map((w, i) => {
+        if (w.value === null || !isPlainMap(w.decoded)) return w
+        const writer = ws[i]!
+        return writer === NO_WRITER ? w : docWrite(w.stamp, { ...w.decoded, [WRITER]: writer })
+      })
+    }))
+  const acceptsW = (w: DocWrite): boolean => accepts(w) && typeof (w.decoded as Record<string, unknown>)[WRITER] === 'string' &&
+    (w.decoded as Record<string, string>)[WRITER] !== ''
+
+  test('keeps the laws: convergence under any order and redelivery, idempotence, commutation, round trip', () => {
+    const arb = lawCaseArb(validCounts, invalidCounts).chain(c => withWriters(c.history).map(history => ({ ...c, history })))
+    fc.assert(fc.property(arb, ({ history, orders, rules }) => {
+      assert.deepEqual(lawViolations(bindW(rules, history.dcs), history.writes, orders), [])
+    }), { numRuns: 1000 })
+  })
+
+  test('sums the latest live total of each writer of each DC (an oracle keyed by DC and writer)', () => {
+    const arb = historyArb(validCounts, invalidCounts).chain(withWriters).chain(history =>
+      fc.record({ history: fc.constant(history), order: partialOrderArb(history.writes.length), rules: rulesArb }))
+    fc.assert(fc.property(arb, ({ history, order, rules }) => {
+      const delivered = order.map(i => history.writes[i]!)
+      const { state } = run(bindW(rules, history.dcs), delivered)
+      // The oracle: the max-stamp accepted total per (DC, writer), the max-stamp delete, live = newer than it.
+      const bySlot = new Map<string, DocWrite>()
+      let tombstone: DocWrite | undefined
+      for (const w of delivered) {
+        if (w.value === null) {
+          if (tombstone === undefined || referenceCompare(w.stamp, tombstone.stamp) > 0) tombstone = w
+          continue
+        }
+        if (!acceptsW(w)) continue
+        const slot = `${w.stamp.dc}/${(w.decoded as Record<string, string>)[WRITER]}`
+        const held = bySlot.get(slot)
+        if (held === undefined || referenceCompare(w.stamp, held.stamp) > 0) bySlot.set(slot, w)
+      }
+      const live = [...bySlot.values()].filter(w => tombstone === undefined || (referenceCompare(w.stamp, tombstone.stamp) > 0 &&
+        (rules.deleteRule === 'lww' || w.stamp.ts - tombstone.stamp.ts >= rules.conflictWindowMs)))
+      if (state === undefined) return assert.equal(live.length + (tombstone === undefined ? 0 : 1), 0)
+      const resolved = bindW(rules, history.dcs).resolve(state)
+      if (live.length === 0) return assert.equal(resolved.value, null)
+      const sum = live.reduce((s, w) => s + BigInt(fieldOf(w) as number), 0n)
+      const safe = sum >= -BigInt(BIG) && sum <= BigInt(BIG)
+      const top = live.reduce((a, b) => referenceCompare(a.stamp, b.stamp) >= 0 ? a : b)
+      assert.deepEqual(resolved.value, codecs.msgpack.encode({ ...(top.decoded as object), [FIELD]: safe ? Number(sum) : sum }))
+      assert.deepEqual(resolved.sources.map(plain), live.map(w => plain(w.stamp)).sort(referenceCompare))
+    }), { numRuns: 1000 })
+  })
+
+  test('two writers of one DC both count; without the writer field the later total replaces the other', () => {
+    const a1 = docWrite(stamp('eu', T), { qty: 3, writer: 'a' })
+    const b1 = docWrite(stamp('eu', T + 1), { qty: 5, writer: 'b' })
+    const a2 = docWrite(stamp('eu', T + 2), { qty: 4, writer: 'a' })
+    const us = docWrite(stamp('us', T + 1), { qty: 10, writer: 'a' })
+    for (const order of [[a1, b1, a2, us], [us, a2, b1, a1], [b1, us, a1, a2, b1]]) {
+      assert.deepEqual(codecs.msgpack.decode(resolveAll(bindW(), order).value!), { qty: 19, writer: 'a' })
+    }
+    assert.deepEqual(codecs.msgpack.decode(resolveAll(bind(), [a1, b1, a2, us]).value!), { qty: 14, writer: 'a' })
+  })
+
+  test('rejects a total without a writer id, naming the field', () => {
+    const reason = (doc: unknown): string | undefined => {
+      const r = bindW().absorb(undefined, docWrite(stamp('eu', T), doc))
+      return r.outcome === 'rejected' ? r.reason : undefined
+    }
+    assert.equal(reason({ qty: 1 }), 'counter writer field "writer" must be a string of 1 to 256 characters naming the writer of the total, got nothing')
+    assert.match(reason({ qty: 1, writer: '' })!, /writer field "writer".*got ""/)
+    assert.match(reason({ qty: 1, writer: 4 })!, /got 4/)
+    assert.equal(reason({ qty: 1, writer: 'w' }), undefined)
+    assert.match(reason({ qty: 0.5, writer: 'w' })!, /counter field "qty" must be a safe integer/)
+  })
+
+  test('a delete hides every writer\'s older totals, and a writer\'s later total counts alone', () => {
+    const r = resolveAll(bindW(), [
+      docWrite(stamp('eu', T), { qty: 3, writer: 'a' }), docWrite(stamp('eu', T + 1), { qty: 5, writer: 'b' }),
+      del('us', T + 2), docWrite(stamp('eu', T + 3), { qty: 1, writer: 'b' })
+    ])
+    assert.deepEqual(codecs.msgpack.decode(r.value!), { qty: 1, writer: 'b' })
+  })
+
+  test('refuses a writer field equal to the total field, and describes each writer\'s total in the same order everywhere', () => {
+    assert.throws(() => counter.bind({ field: 'qty', writerField: 'qty' }, bindContext(['eu', 'us'])),
+      (err: unknown) => err instanceof ConfigError && /"topics\[0\].policy.writerField" must differ from "field"/.test(err.message))
+    const writes = [docWrite(stamp('eu', T + 1), { qty: 5, writer: 'b' }), docWrite(stamp('eu', T), { qty: 3, writer: 'a' })]
+    const m = bindW()
+    const one = m.describeState(run(m, writes).state)
+    const other = m.describeState(run(m, [...writes].reverse()).state)
+    assert.deepEqual(one, other)
   })
 })

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Metrics } from '../../src/metrics/metrics.ts'
-import { Tally } from '../../src/metrics/tally.ts'
+import { SKEW_BUCKETS, Tally } from '../../src/metrics/tally.ts'
 import { BatchAccounting, RECORD_OUTCOMES } from '../../src/processor/batch-accounting.ts'
 import type { BatchResult } from '../../src/processor/engine.ts'
 import { recordingLogger } from './rig.ts'
 
 const result = (topic: string, counts: Partial<BatchResult['counts']>, partitionMismatches = 0): BatchResult => {
   const all = { applied: 0, stale: 0, duplicate: 0, loop: 0, dead_lettered: 0, too_late: 0, ...counts }
-  return { topic, counts: all, emitted: all.applied, deadLetters: all.dead_lettered, conflicts: 0, purged: 0, partitionMismatches, latency: new Tally() }
+  return { topic, counts: all, emitted: all.applied, deadLetters: all.dead_lettered, conflicts: 0, purged: 0, partitionMismatches, latency: new Tally(), ahead: new Tally(SKEW_BUCKETS, true), maxAheadMs: -Infinity }
 }
 const labels = (...inputs: string[]) => inputs.map(input => ({ input, sourceDc: input.startsWith('dc2.') ? 'dc2' : 'dc1', topic: 'orders', policy: 'lww' }))
 const batch = (topic: string, n: number, partition = 0) => ({ topic, partition, records: Array.from({ length: n }, () => ({ offset: '0', timestamp: '0', key: null, value: null, headers: {} })) })
