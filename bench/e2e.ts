@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startConcord, sum, type ConcordProcess } from '../lab/concord-process.ts'
 import { up } from '../lab/lab.ts'
 import { labSettings } from '../lab/settings.ts'
-import { partitionOf } from '../lab/workload.ts'
+import { entityPartition } from '../src/wire/partitioner.ts'
 import { decodeMsgpack, encodeMsgpack } from '../src/codec/msgpack.ts'
 import { connectAdmin, type KafkaAdmin } from '../src/kafka/admin.ts'
 import { connectConsumer, type KafkaConsumer } from '../src/kafka/consumer.ts'
@@ -99,7 +99,7 @@ export function latencyRecord (topic: string, prefix: string, i: number, now: nu
   const entity = `${prefix}-${i}`
   return {
     topic,
-    partition: partitionOf(entity, partitions),
+    partition: entityPartition(entity, partitions),
     key: suffixedKey(entity, 'dc1'),
     value: valueOf(entity, 'dc1', now, i),
     headers: originHeaders({ dc: 'dc1', ts: now, counter: 0, eventId: `${now.toString(16)}-${prefix}-${i}` })

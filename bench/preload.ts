@@ -1,4 +1,5 @@
-import { partitionOf, prng } from '../lab/workload.ts'
+import { prng } from '../lab/workload.ts'
+import { entityPartition } from '../src/wire/partitioner.ts'
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
 import type { OutRecord } from '../src/model/record.ts'
 import type { Stamp } from '../src/model/stamp.ts'
@@ -59,7 +60,7 @@ export function * preloadWrites (o: PreloadOptions, topic: string, partitions: n
         stamp,
         record: {
           topic: dc === 'dc1' ? topic : `dc2.${topic}`,
-          partition: partitionOf(entity, partitions),
+          partition: entityPartition(entity, partitions),
           key: suffixedKey(entity, dc),
           value: valueOf(entity, dc, ts, seq),
           headers: originHeaders(stamp)

@@ -4,7 +4,8 @@ import { isDeepStrictEqual } from 'node:util'
 import { decodeMsgpack, encodeMsgpack } from '../src/codec/msgpack.ts'
 import { headerString, type OutRecord, type RecordHeaders } from '../src/model/record.ts'
 import { formatTs, H, originHeaders, suffixedKey } from '../src/wire/contract.ts'
-import { partitionOf, prng } from './workload.ts'
+import { prng } from './workload.ts'
+import { entityPartition } from '../src/wire/partitioner.ts'
 
 /**
  * One small two-DC workload per merge policy, for the policy integration test and the demo, each with its
@@ -242,7 +243,7 @@ export function policyWorkload (o: PolicyWorkloadOptions): PolicyWorkload {
 }
 
 export function writeRecord (topic: string, partitions: number, w: PolicyWrite): OutRecord {
-  return { topic, partition: partitionOf(w.entity, partitions), key: suffixedKey(w.entity, w.dc), value: w.value, headers: originHeaders(w) }
+  return { topic, partition: entityPartition(w.entity, partitions), key: suffixedKey(w.entity, w.dc), value: w.value, headers: originHeaders(w) }
 }
 
 /** A write to entity `e-0` of `dc`, newer than every other, with the given value bytes (poison, a bad count). */

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { encodeMsgpack } from '../src/codec/msgpack.ts'
 import type { OutRecord } from '../src/model/record.ts'
 import { originHeaders, suffixedKey } from '../src/wire/contract.ts'
+import { entityPartition } from '../src/wire/partitioner.ts'
 
 /**
  * Conflicting writes to the same entities from two datacenters, with ties, deletes, late arrivals and
  * duplicates, plus the merged state an independent oracle expects. Used by the demo, the integration tests
- * and the benchmarks. Producers partition by entity id (the layout concord scales out on).
+ * and the benchmarks. Producers partition by entity id with the writer SDK's partitioner (src/wire/partitioner.ts).
  */
 export interface Write {
   readonly entity: string
@@ -39,13 +40,6 @@ export function prng (seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-/** FNV-1a of the entity id: the producers' partitioner. */
-export function partitionOf (entity: string, partitions: number): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < entity.length; i++) h = Math.imul(h ^ entity.charCodeAt(i), 0x01000193)
-  return (h >>> 0) % partitions
 }
 
 export function makeWrites (o: WorkloadOptions): Write[] {
@@ -81,7 +75,7 @@ export function recordsByDc (writes: readonly Write[], o: WorkloadOptions): Map<
   for (const w of writes) {
     const record: OutRecord = {
       topic: o.topic,
-      partition: partitionOf(w.entity, o.partitions),
+      partition: entityPartition(w.entity, o.partitions),
       key: suffixedKey(w.entity, w.dc),
       value: w.value,
       headers: originHeaders(w)

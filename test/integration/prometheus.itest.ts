@@ -10,7 +10,7 @@ import { stringify } from 'yaml'
 import { freePort, type ConcordProcess } from '../../lab/concord-process.ts'
 import { createTopicPair, produce, startDc, waitConsumed } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
-import { partitionOf } from '../../lab/workload.ts'
+import { entityPartition } from '../../src/wire/partitioner.ts'
 import { encodeMsgpack } from '../../src/codec/msgpack.ts'
 import type { OutRecord } from '../../src/model/record.ts'
 import { originHeaders, suffixedKey } from '../../src/wire/contract.ts'
@@ -116,7 +116,7 @@ describe('concord scraped by a real Prometheus', () => {
   const records = (dc: 'dc1' | 'dc2'): OutRecord[] => Array.from({ length: sent[dc] }, (_, i) => {
     const entity = `${dc}-e${i}`
     const stamp = { dc, ts: Date.now(), counter: 0, eventId: `${topic}-${dc}-${i}` }
-    return { topic, partition: partitionOf(entity, settings.partitions), key: suffixedKey(entity, dc), value: encodeMsgpack(`v${i}`), headers: originHeaders(stamp) }
+    return { topic, partition: entityPartition(entity, settings.partitions), key: suffixedKey(entity, dc), value: encodeMsgpack(`v${i}`), headers: originHeaders(stamp) }
   })
   const bad: OutRecord[] = Array.from({ length: malformed }, (_, i) => ({ topic, partition: 0, key: suffixedKey(`bad-${i}`, 'dc1'), value: encodeMsgpack('x'), headers: {} }))
   let pair: ConcordProcess[] = []

@@ -9,7 +9,7 @@ import { sum, type ConcordProcess } from '../../lab/concord-process.ts'
 import { lastByKey, readUntil, type ReadRecord } from '../../lab/read.ts'
 import { createTopicPair, startDc } from '../../lab/scenario.ts'
 import { labSettings } from '../../lab/settings.ts'
-import { partitionOf } from '../../lab/workload.ts'
+import { entityPartition } from '../../src/wire/partitioner.ts'
 import { encodeMsgpack } from '../../src/codec/msgpack.ts'
 import { connectAdmin } from '../../src/kafka/admin.ts'
 import { connectProducer, LIMITED_RETRIES_WARNING } from '../../src/kafka/producer.ts'
@@ -58,7 +58,7 @@ async function keepWriting (dc: { id: string, bootstrap: string }, stop: () => b
       const writes = makeWrites(dc.id, PER_SEND)
       await producer.send(writes.map(w => ({
         topic,
-        partition: partitionOf(w.entity, settings.partitions),
+        partition: entityPartition(w.entity, settings.partitions),
         key: `${w.entity}-${w.dc}`,
         value: w.value,
         headers: { 'x-origin-dc': w.dc, 'x-origin-ts': String(w.ts), 'x-event-id': w.eventId }
