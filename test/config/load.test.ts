@@ -170,7 +170,7 @@ test('an empty file reports each required key', () => {
 test('a file that is not a mapping is rejected', () => {
   const list = file('list.yaml', '- dc1\n- dc2\n')
   assert.deepEqual(problemsOf(() => loadConfig({ policies, file: list, env: { CONCORD_DC: 'dc1' } })), [
-    `${list}: the configuration must be a mapping with keys dc, peers, kafka, topics, store, http, metrics, readiness, log, got ["dc1","dc2"]`
+    `${list}: the configuration must be a mapping with keys dc, peers, kafka, topics, store, http, metrics, skew, readiness, log, got ["dc1","dc2"]`
   ])
 })
 

@@ -71,6 +71,7 @@ test('a minimal configuration gets every default', () => {
     store: { dir: resolve('data/dc1'), synchronous: 'normal', cacheMb: 64, commitIntervalMs: 500, windowRecords: 50_000 },
     http: { host: '127.0.0.1', port: 8080 },
     metrics: { lagIntervalMs: 5000 },
+    skew: { warnAheadMs: 1000, intervalMs: 60000 },
     readiness: { maxLagRecords: 10000 },
     log: { level: 'info' }
   })
@@ -112,7 +113,7 @@ test('the result is deeply frozen', () => {
 
 test('a configuration that is not a mapping is rejected alone', () => {
   assert.deepEqual(problemsOf(null), [
-    'the configuration must be a mapping with keys dc, peers, kafka, topics, store, http, metrics, readiness, log, got null'
+    'the configuration must be a mapping with keys dc, peers, kafka, topics, store, http, metrics, skew, readiness, log, got null'
   ])
   assert.equal(problemsOf(['dc1']).length, 1)
 })

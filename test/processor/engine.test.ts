@@ -143,11 +143,13 @@ describe('Engine: the wire contract', () => {
       'x-event-id': Buffer.from('ev-1'),
       traceparent: Buffer.from('00-abc-01')
     })])
-    const { latency, ...rest } = result
+    const { latency, ahead, maxAheadMs, ...rest } = result
     assert.deepEqual(rest, {
       topic: 'orders', counts: counts({ applied: 1 }), emitted: 1, deadLetters: 0, conflicts: 0, purged: 0, partitionMismatches: 0
     })
     assert.equal(latency.count, 1, 'one applied record observed')
+    assert.equal(ahead.count, 1, 'one valid record\'s skew observed')
+    assert.ok(maxAheadMs < 0, 'a write from the past is behind the clock')
     assert.deepEqual(outbox(r), [mergedOut('order-7', 'dc1', `${T}:2`, 'ev-1', value, 'dc1')])
     assert.deepEqual(stampOf(r, 'order-7'), { dc: 'dc1', ts: T, counter: 2, eventId: 'ev-1', deleted: false })
   })

@@ -101,11 +101,12 @@ describe('the writer', () => {
     await tick()
     assert.equal(producer.requests.length, 1, 'one request in flight at a time')
     let settled = false
-    void Promise.all(first).then(() => { settled = true })
+    const all = Promise.all(first).then(() => { settled = true })
     await tick()
     assert.equal(settled, false, 'a write resolves only once the broker acknowledged it')
     producer.ack()
-    await Promise.all(first)
+    await all
+    assert.ok(settled)
     await tick()
     assert.equal(producer.requests.length, 2)
     assert.equal(producer.requests[1]!.length, 30)
