@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { writeBrokerConfig, writeLog4j, writeMirrorMakerConfig } from './configs.ts'
 import { LabError } from './errors.ts'
@@ -79,6 +78,3 @@ async function restart (
     await sleep(250)
   }
 }
-
-/** Where a DC's broker keeps its log, for a report that points at it. */
-export const brokerLog = (settings: LabSettings, dc: Datacenter): string => join(settings.dir, dc.id, 'broker.log')
