@@ -40,13 +40,14 @@ const zero = (): Record<Phase, number> => ({ before: 0, outage: 0, after: 0 })
 export async function startTraffic (dcs: readonly Datacenter[], options: TrafficOptions): Promise<Traffic> {
   const receipts: Receipted[] = []
   const counts = new Map<string, DcCounts>()
-  let running = true
+  // An object, so the loops see stop() change it.
+  const run = { on: true }
   const traffic: Traffic = {
     receipts,
     counts,
     phase: 'before',
     async stop () {
-      running = false
+      run.on = false
       await Promise.all(loops)
     }
   }
@@ -70,7 +71,7 @@ export async function startTraffic (dcs: readonly Datacenter[], options: Traffic
     const c: DcCounts = { acknowledged: zero(), notAcknowledged: zero() }
     counts.set(w.dc, c)
     const pause = 1000 / options.rate
-    for (let seq = 0; running; seq++) {
+    for (let seq = 0; run.on; seq++) {
       const started = Date.now()
       const phase = traffic.phase
       // Both DCs write the same entities, so concurrent writes conflict and last-write-wins decides.

@@ -107,7 +107,7 @@ export async function runDrill (settings: LabSettings, options: DrillOptions, lo
       o.samples++
       if (await p2.ready()) o.dc2Ready++
       o.dc2MaxLag = Math.max(o.dc2MaxLag, await processorLag(p2, dc2, dc1, topic).catch(() => Infinity))
-      o.dc2MaxOutboxPending = Math.max(o.dc2MaxOutboxPending, sum(await p2.metrics(), 'concord_outbox_pending'))
+      o.dc2MaxOutboxPending = Math.max(o.dc2MaxOutboxPending, (await p2.metrics()).get('concord_outbox_pending') ?? 0)
       if (await alive(p1)) o.dc1Alive++
       o.mm2Alive &&= mirrorMakerRunning(settings)
       await sleep(Math.max(0, 1000 - (Date.now() - tick)))
