@@ -93,8 +93,9 @@ export async function runDrill (settings: LabSettings, options: DrillOptions, lo
     step(`warm-up: ${traffic.receipts.length} writes acknowledged, the consumer read ${read} merged records from dc1; MM2 lag dc1->dc2 ${await mirrorLag(dc1, dc2, topic)}, dc2->dc1 ${await mirrorLag(dc2, dc1, topic)} records`)
 
     // 2. The outage.
-    traffic.phase = 'outage'
     await stopBroker(settings, dc1)
+    // From here on dc1 is gone: a write in flight during the stop counts as before the outage.
+    traffic.phase = 'outage'
     const outageFrom = Date.now()
     step('2. dc1\'s broker stopped')
     const failover = await consumer.failover(dc2.bootstrap, options.marginMs)
