@@ -30,7 +30,7 @@ export interface Failover {
   readonly lastSeenTs: number
   /** The offsets it resumed at, per partition of the new DC's topic. */
   readonly resumedAt: ReadonlyMap<number, bigint>
-  /** Records read on the new DC before failover, which it did not need to read (the new DC's end then). */
+  /** The new DC's end offsets at failover: from resumedAt up to these, records it read again or had not seen. */
   readonly endsAtFailover: ReadonlyMap<number, bigint>
 }
 
@@ -39,7 +39,7 @@ export interface FailoverConsumer {
   /** Records read from the current DC. */
   readonly read: number
   readonly bootstrap: string
-  /** Leaves the current DC (unreachable: not waited for) and resumes on `to` by timestamp. */
+  /** Leaves the current DC (unreachable: its consumer is set aside until stop) and resumes on `to` by timestamp. */
   failover (to: string, marginMs: number): Promise<Failover>
   /** Resolves once every partition's position reaches the current DC's end offsets, read when called. */
   caughtUp (timeoutMs: number): Promise<void>
@@ -53,7 +53,7 @@ export async function startFailoverConsumer (bootstrap: string, topic: string): 
   let lastSeenTs = 0
   let current = bootstrap
   let read = 0
-  const left: Array<Promise<void>> = []
+  const left: KafkaConsumer[] = []
 
   const follow = async (brokers: string, start: ReadonlyMap<number, bigint> | undefined): Promise<KafkaConsumer> => {
     const consumer = await connectConsumer({ brokers: [brokers], clientId: 'concord-drill-downstream', groupId: `drill-downstream-${randomUUID()}` })
@@ -83,8 +83,10 @@ export async function startFailoverConsumer (bootstrap: string, topic: string): 
     async failover (to, marginMs) {
       const from = current
       current = to
-      // The old DC is down: its consumer's leave-group cannot complete now, so it is not waited for here.
-      left.push(consumer.stop().catch(() => {}))
+      // The old DC is down. Stopping its consumer now does not stop it: kafkajs, in the middle of its retries,
+      // connects again once the DC is back and keeps the process alive. So it is left aside (its batches are
+      // ignored) and stopped with the new one, when the old DC is back.
+      left.push(consumer)
       const admin = await connectAdmin({ brokers: [to], clientId: 'concord-drill-downstream' })
       let resumedAt, endsAtFailover
       try {
@@ -113,9 +115,7 @@ export async function startFailoverConsumer (bootstrap: string, topic: string): 
       }
     },
     async stop () {
-      await consumer.stop()
-      // The old DC's consumer finishes leaving once that DC is back; bounded, in case it never is.
-      await Promise.race([Promise.all(left), sleep(15_000)])
+      await Promise.all([consumer, ...left].map(c => c.stop()))
     }
   }
 }

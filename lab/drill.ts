@@ -27,16 +27,20 @@ export interface DrillOptions {
   readonly outageSeconds: number
   /** The downstream consumer resumes on dc2 at the last timestamp it saw minus this. */
   readonly marginMs: number
-  /** How long MM2 may take to copy the backlog after failback before the drill restarts it. */
-  readonly mm2ResumeMs: number
+  /**
+   * How long MM2 may copy nothing of the backlog after failback before the drill restarts it. Its dc2->dc1
+   * flow keeps its Connect group on dc1: after an outage longer than the group's session, it rejoins with
+   * no connectors assigned and copies nothing until restarted.
+   */
+  readonly mm2StallMs: number
   /** The longest wait of any one step. */
   readonly stepTimeoutMs: number
   /** Working folder: the processors' configs, state and logs, the writers' clock files. */
   readonly work: string
 }
 
-export const FULL_SIZE = { entities: 1000, rate: 50, warmupSeconds: 15, outageSeconds: 60, marginMs: 10_000, mm2ResumeMs: 60_000, stepTimeoutMs: 180_000 } as const
-export const CI_SIZE = { entities: 50, rate: 10, warmupSeconds: 5, outageSeconds: 15, marginMs: 5_000, mm2ResumeMs: 45_000, stepTimeoutMs: 90_000 } as const
+export const FULL_SIZE = { entities: 1000, rate: 50, warmupSeconds: 15, outageSeconds: 60, marginMs: 10_000, mm2StallMs: 20_000, stepTimeoutMs: 180_000 } as const
+export const CI_SIZE = { entities: 50, rate: 10, warmupSeconds: 5, outageSeconds: 15, marginMs: 5_000, mm2StallMs: 20_000, stepTimeoutMs: 90_000 } as const
 
 type Log = (line: string) => void
 
@@ -125,11 +129,14 @@ export async function runDrill (settings: LabSettings, options: DrillOptions, lo
     step('4. dc1\'s broker started again')
     let mm2Restarted = false
     let dc1ProcessorRestarted = false
+    // MM2 is restarted once when it makes no progress on the backlog for mm2StallMs (see DrillOptions).
+    let progress = { lag: Infinity, at: Date.now() }
     await waitFor('MM2 copies the backlog both ways', options.stepTimeoutMs, async () => {
       const lag = await mirrorLag(dc2, dc1, topic) + await mirrorLag(dc1, dc2, topic)
       if (lag === 0) return true
-      if (!mm2Restarted && (!mirrorMakerRunning(settings) || Date.now() - brokerStart > options.mm2ResumeMs)) {
-        step(`MM2 has not copied the backlog (${lag} records) within ${options.mm2ResumeMs / 1000} s: restarting it`)
+      if (lag < progress.lag) progress = { lag, at: Date.now() }
+      if (!mm2Restarted && (!mirrorMakerRunning(settings) || Date.now() - progress.at > options.mm2StallMs)) {
+        step(`MM2 copied none of the backlog (${lag} records) for ${options.mm2StallMs / 1000} s: restarting it`)
         mm2Restarted = true
         await restartMirrorMaker(settings)
       }

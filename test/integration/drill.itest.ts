@@ -23,11 +23,14 @@ const log = (line: string): void => { console.log(`drill: ${line}`) }
 
 describe('the disaster-recovery drill (CI size, its own lab)', { timeout: 600_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'concord-it-drill-'))
+  // The processors' logs are kept when the drill fails.
+  let passed = false
 
   before(async () => { await up(settings, log) }, { timeout: 300_000 })
   after(async () => {
     await down(settings, log)
-    rmSync(work, { recursive: true, force: true })
+    if (passed) rmSync(work, { recursive: true, force: true })
+    else log(`processor logs kept in ${work}`)
   }, { timeout: 120_000 })
 
   it('keeps dc2 serving through dc1\'s outage, then converges with no acknowledged write lost', async () => {
@@ -41,5 +44,6 @@ describe('the disaster-recovery drill (CI size, its own lab)', { timeout: 600_00
     assert.equal(report.failover.mismatched, 0, 'the failed-over consumer holds what dc2\'s merged topic holds')
     assert.ok(report.failover.entities > 0)
     assert.ok(report.ok)
+    passed = true
   })
 })
