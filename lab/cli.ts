@@ -21,7 +21,7 @@ const USAGE = `usage: npm run lab -- <up|down|status|reset|drill>
   --help, -h  this text
 drill options (default: full size; --ci: ${CI_SIZE.entities} entities, ${CI_SIZE.rate} writes/s, ${CI_SIZE.outageSeconds} s outage):
   --entities <n>  entities written (${FULL_SIZE.entities})
-  --rate <n>      writes per second per DC (${FULL_SIZE.rate})
+  --rate <n>      writes per second per DC at most: one write in flight per writer (${FULL_SIZE.rate})
   --seconds <n>   length of dc1's outage (${FULL_SIZE.outageSeconds})
   --warmup <n>    seconds of writing before the outage (${FULL_SIZE.warmupSeconds})
   --ci            the small size the integration test runs

@@ -53,13 +53,13 @@ const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 /** The report as the small table the drill prints. */
 export function formatReport (r: DrillReport): string {
   const rows: Array<[string, string]> = [
-    ['topic', `${r.topic} (${r.size.entities} entities, ${r.size.rate} writes/s per DC)`],
+    ['topic', `${r.topic} (${r.size.entities} entities, up to ${r.size.rate} writes/s per DC)`],
     ['replication before', `canary ${Object.entries(r.replication.canaryMs).map(([k, v]) => `${k} ${s(v)}`).join(', ')}; ${r.replication.topicsChecked} source topics equal to their copies`],
     ['outage', `${r.outage.seconds} s; dc2 ready ${r.outage.dc2Ready}/${r.outage.samples} samples, max lag ${r.outage.dc2MaxLag} records, max outbox ${r.outage.dc2MaxOutboxPending}`],
     ['dc1 processor', `alive ${r.outage.dc1Alive}/${r.outage.samples} samples while its broker was down${r.dc1ProcessorRestarted ? '; RESTARTED by the drill' : ', no restart'}`],
     ['MirrorMaker 2', `${r.outage.mm2Alive ? 'kept running' : 'EXITED'} during the outage; ${r.mm2Restarted ? 'RESTARTED by the drill after failback' : 'resumed without restart'}`],
     ['writes acknowledged', String(r.writes.acknowledged)],
-    ['writes accepted during outage', String(r.writes.acceptedDuringOutage)],
+    ['writes accepted during outage', `${r.writes.acceptedDuringOutage} (${(r.writes.acceptedDuringOutage / r.outage.seconds).toFixed(0)}/s)`],
     ['writes not acknowledged', `${r.writes.notAcknowledged} (dc1 down; not receipts, so not lost)`],
     ['time to recover', `${s(r.recoverSeconds * 1000)} (broker start -> dc1 ready and caught up)`],
     ['time to converge', `${s(r.convergeSeconds * 1000)} (broker start -> verify identical)`],
