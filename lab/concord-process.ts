@@ -49,6 +49,8 @@ export interface ConcordSpec {
   readonly waitReady?: boolean
   /** More keys of the `kafka` section (e.g. `tls`, `sasl`). */
   readonly kafka?: Readonly<Record<string, unknown>>
+  /** More top-level sections of the configuration (e.g. `metrics`, `readiness`). */
+  readonly config?: Readonly<Record<string, unknown>>
 }
 
 export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> {
@@ -62,7 +64,8 @@ export async function startConcord (spec: ConcordSpec): Promise<ConcordProcess> 
     topics: spec.topics,
     store: { dir: join(spec.dir, 'state') },
     http: { port },
-    log: { level: 'info' }
+    log: { level: 'info' },
+    ...spec.config
   }))
   const log = join(spec.dir, 'concord.log')
   const fd = openSync(log, 'a')

@@ -12,17 +12,17 @@ import { CANARY_TOPIC, type LabSettings } from './settings.ts'
 
 type Log = (line: string) => void
 
-interface LabState {
+export interface LabState {
   readonly processes: JavaProcess[]
   readonly brokers: Record<string, string>
   readonly startedAt: string
 }
 
 /** The tag on every JVM command line of this lab: its run folder, so `down` finds even orphans. */
-const tagOf = (settings: LabSettings): string => settings.dir
+export const tagOf = (settings: LabSettings): string => settings.dir
 const stateFile = (settings: LabSettings): string => join(settings.dir, 'lab.json')
 
-function readState (settings: LabSettings): LabState | undefined {
+export function readState (settings: LabSettings): LabState | undefined {
   try {
     return JSON.parse(readFileSync(stateFile(settings), 'utf8')) as LabState
   } catch {
@@ -30,7 +30,7 @@ function readState (settings: LabSettings): LabState | undefined {
   }
 }
 
-function saveState (settings: LabSettings, state: LabState): void {
+export function saveState (settings: LabSettings, state: LabState): void {
   writeFileSync(stateFile(settings), JSON.stringify(state, null, 2) + '\n')
 }
 

@@ -13,8 +13,8 @@ function lab (args: readonly string[], env: Record<string, string> = {}): { code
 }
 
 function assertUsage (text: string): void {
-  assert.match(text, /^usage: npm run lab -- <up\|down\|status\|reset>$/m)
-  for (const command of ['up', 'down', 'status', 'reset', '--help, -h']) assert.match(text, new RegExp(`^  ${command} `, 'm'))
+  assert.match(text, /^usage: npm run lab -- <up\|down\|status\|reset\|drill>$/m)
+  for (const command of ['up', 'down', 'status', 'reset', 'drill', '--help, -h']) assert.match(text, new RegExp(`^  ${command} `, 'm'))
   for (const variable of ['LAB_DIR', 'LAB_CACHE', 'LAB_DC1_PORT', 'LAB_DC2_PORT', 'LAB_PARTITIONS', 'LAB_TOPICS', 'LAB_BROKER_HEAP', 'LAB_MM2_HEAP', 'LAB_READY_TIMEOUT_S']) {
     assert.match(text, new RegExp(`^  ${variable}=`, 'm'))
   }
@@ -63,4 +63,17 @@ test('a second command is refused with exit code 2', () => {
   const r = lab(['status', 'reset'])
   assert.equal(r.code, 2)
   assert.ok(r.stderr.startsWith('unexpected argument "reset" after "status"\nusage: '), r.stderr)
+})
+
+test('a drill option given to another command is refused by name, with exit code 2', () => {
+  const r = lab(['status', '--entities', '5'])
+  assert.equal(r.code, 2)
+  assert.ok(r.stderr.startsWith('option "--entities" is a drill option, not one of "status"\nusage: '), r.stderr)
+})
+
+test('a bad drill size is refused by name before the drill touches the lab, every problem at once', () => {
+  const r = lab(['drill', '--entities', '0', '--seconds', 'ten'])
+  assert.equal(r.code, 2)
+  assert.ok(r.stderr.startsWith('"--entities" must be an integer 1..10000000, got "0"; "--seconds" must be an integer 1..3600, got "ten"\nusage: '), r.stderr)
+  assert.equal(r.stdout, '')
 })
