@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Datacenter, LabSettings } from './settings.ts'
+import { flows } from './topology.ts'
 
 /** Writes a Java properties file; values here never need escaping beyond backslashes. */
 function writeProperties (file: string, entries: Record<string, string | number | boolean>): void {
@@ -41,29 +42,28 @@ export function writeBrokerConfig (settings: LabSettings, dc: Datacenter): strin
 }
 
 /**
- * MirrorMaker 2 in dedicated mode, dc1->dc2 and dc2->dc1, DefaultReplicationPolicy (`orders` in dc1 is
- * `dc1.orders` in dc2). Only source topics are replicated: never concord's outputs (`*.merged`, `*.dlq`,
- * `*.conflicts`), MM2's internal topics, or remote copies (`dc2.orders` is not sent back as `dc1.dc2.orders`;
- * MM2's cycle check would stop that for two DCs, the exclusion makes it explicit). MM2's `heartbeats` topics
- * are replicated by MM2 itself whatever the filter says: that is how it tracks its own liveness.
+ * MirrorMaker 2 in dedicated mode, one flow per ordered pair of DCs (dc1->dc2 and dc2->dc1; with three DCs
+ * also dc1->dc3, dc3->dc1, dc2->dc3, dc3->dc2), DefaultReplicationPolicy (`orders` in dc1 is `dc1.orders`
+ * elsewhere). Only source topics are replicated: never concord's outputs (`*.merged`, `*.dlq`, `*.conflicts`),
+ * MM2's internal topics, or remote copies. The `dcN\..*` exclusions matter from three DCs on: MM2's cycle
+ * check only stops `dc2.orders` going back to dc2, so without them flow dc1->dc3 would copy dc1's
+ * `dc2.orders` into dc3 as `dc1.dc2.orders`, a second path for dc2's writes. MM2's `heartbeats` topics are
+ * replicated by MM2 itself whatever the filter says: that is how it tracks its own liveness (with three DCs
+ * this makes multi-hop copies such as `dc1.dc2.heartbeats`, which concord never reads).
  */
-export function writeMirrorMakerConfig (settings: LabSettings): string {
-  const [dc1, dc2] = settings.dcs
-  const file = join(settings.dir, 'mm2.properties')
+export function mirrorMakerProperties (settings: LabSettings): Record<string, string | number | boolean> {
   const rf = 1
-  writeProperties(file, {
-    clusters: 'dc1,dc2',
-    'dc1.bootstrap.servers': dc1.bootstrap,
-    'dc2.bootstrap.servers': dc2.bootstrap,
-    'dc1->dc2.enabled': true,
-    'dc2->dc1.enabled': true,
+  return {
+    clusters: settings.dcs.map(d => d.id).join(','),
+    ...Object.fromEntries(settings.dcs.map(d => [`${d.id}.bootstrap.servers`, d.bootstrap])),
+    ...Object.fromEntries(flows(settings).map(([source, target]) => [`${source.id}->${target.id}.enabled`, true])),
     'replication.policy.class': 'org.apache.kafka.connect.mirror.DefaultReplicationPolicy',
     'replication.policy.separator': '.',
     topics: '.*',
     'topics.exclude': [
       '.*[\\-\\.]internal', '.*\\.replica', '__.*', 'mm2-.*',
       '.*\\.merged', '.*\\.dlq', '.*\\.conflicts',
-      'dc1\\..*', 'dc2\\..*'
+      ...settings.dcs.map(d => `${d.id}\\..*`)
     ].join(','),
     'sync.topic.acls.enabled': false,
     'sync.group.offsets.enabled': false,
@@ -80,7 +80,12 @@ export function writeMirrorMakerConfig (settings: LabSettings): string {
     'config.storage.replication.factor': rf,
     'scheduled.rebalance.max.delay.ms': 0,
     'tasks.max': 2
-  })
+  }
+}
+
+export function writeMirrorMakerConfig (settings: LabSettings): string {
+  const file = join(settings.dir, 'mm2.properties')
+  writeProperties(file, mirrorMakerProperties(settings))
   return file
 }
 

@@ -9,6 +9,7 @@ import { writeBrokerConfig, writeLog4j, writeMirrorMakerConfig } from './configs
 import { ensureJars } from './jars.ts'
 import { isOurs, logTail, portFree, runJava, startJava, stopProcess, waitForLog, type JavaProcess } from './processes.ts'
 import { CANARY_TOPIC, type LabSettings } from './settings.ts'
+import { describeFlows, flows, peersOf } from './topology.ts'
 
 type Log = (line: string) => void
 
@@ -47,15 +48,16 @@ function ourPids (settings: LabSettings): number[] {
   return readdirSync('/proc').filter(d => /^\d+$/.test(d)).map(Number).filter(pid => isOurs(pid, tagOf(settings)))
 }
 
+/** Up means a broker per DC of `settings` and MirrorMaker 2, all running (a lab of another size is not up). */
 export function isUp (settings: LabSettings): boolean {
   const state = readState(settings)
-  return state !== undefined && state.processes.length === 3 && state.processes.every(p => isOurs(p.pid, tagOf(settings)))
+  return state !== undefined && state.processes.length === settings.dcs.length + 1 && state.processes.every(p => isOurs(p.pid, tagOf(settings)))
 }
 
 /**
- * Starts dc1 and dc2 (single-node KRaft brokers) and MirrorMaker 2 both ways, creates the demo topics on both
- * sides, and returns once a canary record has crossed in each direction. Idempotent when the lab is up. On any
- * failure it stops whatever it started and throws with the relevant log tail.
+ * Starts a single-node KRaft broker per DC and MirrorMaker 2 between every pair of them, creates the demo
+ * topics in every DC, and returns once a canary record has crossed every flow. Idempotent when the lab is up.
+ * On any failure it stops whatever it started and throws with the relevant log tail.
  */
 export async function up (settings: LabSettings, log: Log): Promise<void> {
   if (isUp(settings)) {
@@ -70,7 +72,8 @@ export async function up (settings: LabSettings, log: Log): Promise<void> {
   const taken: string[] = []
   for (const [port, what] of ports) if (!(await portFree(port))) taken.push(`${port} (${what})`)
   if (taken.length > 0) {
-    throw new LabError(`port ${taken.join(', ')} already in use by another process; stop it or choose other ports with LAB_DC1_PORT / LAB_DC2_PORT`)
+    const variables = settings.dcs.map(d => `LAB_${d.id.toUpperCase()}_PORT`).join(' / ')
+    throw new LabError(`port ${taken.join(', ')} already in use by another process; stop it or choose other ports with ${variables}`)
   }
   const libs = ensureJars(settings, log)
   rmSync(settings.dir, { recursive: true, force: true })
@@ -123,7 +126,7 @@ export async function up (settings: LabSettings, log: Log): Promise<void> {
     state.processes.push(mm2)
     saveState(settings, state)
     await waitForReplication(settings, mm2)
-    log(`MirrorMaker 2 replicating dc1->dc2 and dc2->dc1; lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    log(`MirrorMaker 2 replicating ${describeFlows(settings)}; lab up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   } catch (err) {
     log('lab failed to start; stopping what it started')
     await down(settings, () => {})
@@ -131,32 +134,32 @@ export async function up (settings: LabSettings, log: Log): Promise<void> {
   }
 }
 
-/** Creates each demo topic and its remote copy on both clusters with the same partition count (and the canary). */
+/** Creates each demo topic and every peer's remote copy of it in every DC, all with one partition count (and the canary). */
 async function createTopics (settings: LabSettings): Promise<void> {
-  const [dc1, dc2] = settings.dcs
   const sources = [...settings.topics.map(t => ({ topic: t, partitions: settings.partitions })), { topic: CANARY_TOPIC, partitions: 1 }]
-  for (const [here, there] of [[dc1, dc2], [dc2, dc1]] as const) {
+  for (const here of settings.dcs) {
     const admin = await connectAdmin({ brokers: [here.bootstrap], clientId: 'concord-lab' })
     try {
       // Pre-created remote copies have the right partition count before MM2 (or a consumer) touches them.
-      await admin.createTopics(sources.flatMap(s => [s, { ...s, topic: `${there.id}.${s.topic}` }]))
+      await admin.createTopics(sources.flatMap(s => [s, ...peersOf(settings, here).map(there => ({ ...s, topic: `${there.id}.${s.topic}` }))]))
     } finally {
       await admin.close()
     }
   }
 }
 
-/** Produces one canary record in each DC and waits until each has arrived in the other DC's remote copy. */
+/** Produces one canary record in each DC and waits until it has arrived in every peer's remote copy. */
 async function waitForReplication (settings: LabSettings, mm2: JavaProcess): Promise<void> {
   const deadline = Date.now() + settings.readyTimeoutMs
-  await Promise.all(settings.dcs.map(async (source, i) => {
-    const target = settings.dcs[1 - i]!
+  await Promise.all(settings.dcs.map(async source => {
     const producer = await connectProducer({ brokers: [source.bootstrap], clientId: 'concord-lab' })
     try {
       await producer.send([{ topic: CANARY_TOPIC, key: 'canary', value: `from ${source.id} at ${new Date().toISOString()}` }])
     } finally {
       await producer.close()
     }
+  }))
+  await Promise.all(flows(settings).map(async ([source, target]) => {
     const admin: KafkaAdmin = await connectAdmin({ brokers: [target.bootstrap], clientId: 'concord-lab' })
     try {
       for (;;) {

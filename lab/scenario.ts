@@ -7,18 +7,22 @@ import { startConcord, sum, type ConcordProcess } from './concord-process.ts'
 import { LabError } from './errors.ts'
 import { lastByKey, readUntil } from './read.ts'
 import type { LabSettings } from './settings.ts'
+import { peersOf } from './topology.ts'
 import type { Write } from './workload.ts'
 import { H } from '../src/wire/contract.ts'
 
 /** Steps shared by the demo, the integration tests and the benchmarks, on the running lab. */
 
-/** Creates `topic` in both DCs, with each DC's remote copy of the other's, all with the lab's partition count. */
+/**
+ * Creates `topic` in every DC, with each peer's remote copy of it (`dc2.<topic>`), all with the lab's partition
+ * count. (Named when the lab had two DCs; it makes the whole set for any number.)
+ */
 export async function createTopicPair (settings: LabSettings, topic: string): Promise<void> {
-  const [dc1, dc2] = settings.dcs
-  for (const [here, there] of [[dc1, dc2], [dc2, dc1]] as const) {
+  for (const here of settings.dcs) {
     const admin = await connectAdmin({ brokers: [here.bootstrap], clientId: 'concord-lab' })
     try {
-      await admin.createTopics([{ topic, partitions: settings.partitions }, { topic: `${there.id}.${topic}`, partitions: settings.partitions }])
+      const copies = peersOf(settings, here).map(there => ({ topic: `${there.id}.${topic}`, partitions: settings.partitions }))
+      await admin.createTopics([{ topic, partitions: settings.partitions }, ...copies])
     } finally {
       await admin.close()
     }
@@ -29,17 +33,18 @@ export async function createTopicPair (settings: LabSettings, topic: string): Pr
 export type TopicSpec = Readonly<Record<string, unknown>> & { readonly name: string }
 
 /**
- * Starts `concord run` for one DC of the lab in a group of its own: for a topic name, that topic with
- * last-write-wins; for a list of topic entries, all of them in the one process (the group is named after
- * the first, so each scenario needs fresh topics).
+ * Starts `concord run` for DC `settings.dcs[index]` of the lab, with every other DC as a peer, in a group of
+ * its own: for a topic name, that topic with last-write-wins; for a list of topic entries, all of them in the
+ * one process (the group is named after the first, so each scenario needs fresh topics).
  */
-export function startDc (settings: LabSettings, index: 0 | 1, topics: string | readonly TopicSpec[], work: string): Promise<ConcordProcess> {
+export function startDc (settings: LabSettings, index: number, topics: string | readonly TopicSpec[], work: string): Promise<ConcordProcess> {
   const dc = settings.dcs[index]
+  if (dc === undefined) throw new LabError(`startDc: index ${index} is not a DC of this lab (0..${settings.dcs.length - 1}; LAB_DCS=${settings.dcs.length})`)
   const list: readonly TopicSpec[] = typeof topics === 'string' ? [{ name: topics, policy: 'lww' }] : topics
   if (list.length === 0) throw new LabError('startDc needs at least one topic')
   return startConcord({
     dc: dc.id,
-    peers: [settings.dcs[1 - index]!.id],
+    peers: peersOf(settings, dc).map(p => p.id),
     brokers: dc.bootstrap,
     topics: list,
     dir: join(work, dc.id),

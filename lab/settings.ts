@@ -1,6 +1,9 @@
 import { resolve } from 'node:path'
 import { LabError } from './errors.ts'
 
+/** The lab's datacenters, in order; `LAB_DCS` says how many of them run. */
+export type DcId = 'dc1' | 'dc2' | 'dc3'
+
 /**
  * Lab settings come from `LAB_*` environment variables, each with a default that fits a 2-core, 24 GiB machine.
  * `labSettingTable` below is their one declaration: `labSettings()` parses the environment with it,
@@ -8,7 +11,7 @@ import { LabError } from './errors.ts'
  * table in step with it. An unset or empty variable takes the default; every problem is reported at once.
  */
 export interface Datacenter {
-  readonly id: 'dc1' | 'dc2'
+  readonly id: DcId
   readonly port: number
   readonly controllerPort: number
   readonly bootstrap: string
@@ -18,7 +21,8 @@ export interface LabSettings {
   readonly root: string
   readonly dir: string
   readonly cache: string
-  readonly dcs: readonly [Datacenter, Datacenter]
+  /** `LAB_DCS` datacenters, dc1 first; at least two, so `dcs[0]` and `dcs[1]` need no check. */
+  readonly dcs: readonly [Datacenter, Datacenter, ...Datacenter[]]
   readonly partitions: number
   readonly topics: readonly string[]
   readonly brokerHeap: string
@@ -26,7 +30,7 @@ export interface LabSettings {
   readonly readyTimeoutMs: number
 }
 
-/** Carries every record in each direction so `up` can prove replication flows; created on both sides. */
+/** Carries a record over every replication flow so `up` can prove replication works; created in every DC. */
 export const CANARY_TOPIC = 'lab-canary'
 
 /** How a variable's text is checked and turned into a value. */
@@ -80,9 +84,11 @@ const topicList: SettingKind<readonly string[]> = {
 export const labSettingTable = {
   dir: { variable: 'LAB_DIR', default: '.cache/lab', kind: folder, meaning: 'run folder: configs, data dirs, logs, PID state' },
   cache: { variable: 'LAB_CACHE', default: '.cache/kafka', kind: folder, meaning: 'where Maven copies the Kafka and MM2 jars' },
+  dcCount: { variable: 'LAB_DCS', default: '2', kind: integer(2, 3), meaning: 'number of datacenters: dc1, dc2 and, with 3, dc3' },
   dc1Port: { variable: 'LAB_DC1_PORT', default: '19092', kind: integer(1024, 65534), meaning: 'dc1 broker port (its controller uses port + 1)' },
   dc2Port: { variable: 'LAB_DC2_PORT', default: '29092', kind: integer(1024, 65534), meaning: 'dc2 broker port (its controller uses port + 1)' },
-  partitions: { variable: 'LAB_PARTITIONS', default: '3', kind: integer(1, 64), meaning: 'partitions of each demo topic, the same in both DCs' },
+  dc3Port: { variable: 'LAB_DC3_PORT', default: '39092', kind: integer(1024, 65534), meaning: 'dc3 broker port (its controller uses port + 1), used when LAB_DCS is 3' },
+  partitions: { variable: 'LAB_PARTITIONS', default: '3', kind: integer(1, 64), meaning: 'partitions of each demo topic, the same in every DC' },
   topics: { variable: 'LAB_TOPICS', default: 'orders', kind: topicList, meaning: 'demo source topics to create' },
   brokerHeap: { variable: 'LAB_BROKER_HEAP', default: '512m', kind: jvmSize, meaning: 'max heap of each broker JVM' },
   mm2Heap: { variable: 'LAB_MM2_HEAP', default: '512m', kind: jvmSize, meaning: 'max heap of the MirrorMaker 2 JVM' },
@@ -106,18 +112,24 @@ export function labSettings (env: NodeJS.ProcessEnv = process.env, root = proces
     parsed[key] = s.kind.parse(raw === undefined || raw === '' ? s.default : raw, reason => problems.push(`"${s.variable}" ${reason}`))
   }
   const v = parsed as Partial<SettingValues>
-  if (v.dc1Port !== undefined && v.dc2Port !== undefined && Math.abs(v.dc1Port - v.dc2Port) < 2) {
-    problems.push('"LAB_DC1_PORT" and "LAB_DC2_PORT" must differ by at least 2 (each controller uses port + 1)')
+  // Only the DCs in use must keep apart: a 2-DC lab never opens LAB_DC3_PORT.
+  const ports = ([['LAB_DC1_PORT', v.dc1Port], ['LAB_DC2_PORT', v.dc2Port], ['LAB_DC3_PORT', v.dc3Port]] as const).slice(0, v.dcCount ?? 2)
+  for (const [i, [a, pa]] of ports.entries()) {
+    for (const [b, pb] of ports.slice(i + 1)) {
+      if (pa !== undefined && pb !== undefined && Math.abs(pa - pb) < 2) problems.push(`"${a}" and "${b}" must differ by at least 2 (each controller uses port + 1)`)
+    }
   }
   if (problems.length > 0) throw new LabError(`invalid lab settings:\n  - ${problems.join('\n  - ')}`)
-  const { dir, cache, dc1Port, dc2Port, partitions, topics, brokerHeap, mm2Heap, readyTimeoutS } = parsed as SettingValues
-  const dc = (id: 'dc1' | 'dc2', port: number): Datacenter =>
+  const { dir, cache, dc1Port, dc2Port, dc3Port, dcCount, partitions, topics, brokerHeap, mm2Heap, readyTimeoutS } = parsed as SettingValues
+  const dc = (id: DcId, port: number): Datacenter =>
     ({ id, port, controllerPort: port + 1, bootstrap: `127.0.0.1:${port}` })
+  const dcs: [Datacenter, Datacenter, ...Datacenter[]] = [dc('dc1', dc1Port), dc('dc2', dc2Port)]
+  if (dcCount === 3) dcs.push(dc('dc3', dc3Port))
   return {
     root,
     dir: resolve(root, dir),
     cache: resolve(root, cache),
-    dcs: [dc('dc1', dc1Port), dc('dc2', dc2Port)],
+    dcs,
     partitions,
     topics,
     brokerHeap,

@@ -108,6 +108,37 @@ test('ports closer than 2 apart are refused, as each controller takes port + 1',
     ['"LAB_DC1_PORT" and "LAB_DC2_PORT" must differ by at least 2 (each controller uses port + 1)'])
 })
 
+test('LAB_DCS=3 adds dc3 at LAB_DC3_PORT, after dc1 and dc2', () => {
+  const s = labSettings({ LAB_DCS: '3' }, '/repo')
+  assert.deepEqual(s.dcs, [
+    { id: 'dc1', port: 19092, controllerPort: 19093, bootstrap: '127.0.0.1:19092' },
+    { id: 'dc2', port: 29092, controllerPort: 29093, bootstrap: '127.0.0.1:29092' },
+    { id: 'dc3', port: 39092, controllerPort: 39093, bootstrap: '127.0.0.1:39092' }
+  ])
+  assert.deepEqual(labSettings({ LAB_DCS: '3', LAB_DC3_PORT: '33092' }, '/repo').dcs[2]?.bootstrap, '127.0.0.1:33092')
+})
+
+test('a number of DCs other than 2 or 3 is refused by name', () => {
+  assert.deepEqual(problemsOf({ LAB_DCS: '1' }), ['"LAB_DCS" must be an integer 2..3, got "1"'])
+  assert.deepEqual(problemsOf({ LAB_DCS: '4' }), ['"LAB_DCS" must be an integer 2..3, got "4"'])
+  assert.deepEqual(problemsOf({ LAB_DCS: 'three' }), ['"LAB_DCS" must be an integer 2..3, got "three"'])
+})
+
+test('with three DCs every pair of ports must be 2 apart, each clash named', () => {
+  assert.deepEqual(problemsOf({ LAB_DCS: '3', LAB_DC3_PORT: '19093' }),
+    ['"LAB_DC1_PORT" and "LAB_DC3_PORT" must differ by at least 2 (each controller uses port + 1)'])
+  assert.deepEqual(problemsOf({ LAB_DCS: '3', LAB_DC1_PORT: '30000', LAB_DC2_PORT: '30001', LAB_DC3_PORT: '30000' }), [
+    '"LAB_DC1_PORT" and "LAB_DC2_PORT" must differ by at least 2 (each controller uses port + 1)',
+    '"LAB_DC1_PORT" and "LAB_DC3_PORT" must differ by at least 2 (each controller uses port + 1)',
+    '"LAB_DC2_PORT" and "LAB_DC3_PORT" must differ by at least 2 (each controller uses port + 1)'
+  ])
+})
+
+test('with two DCs LAB_DC3_PORT is not checked against the others, as nothing opens it', () => {
+  assert.equal(labSettings({ LAB_DC3_PORT: '19092' }, '/repo').dcs.length, 2)
+  assert.deepEqual(problemsOf({ LAB_DC3_PORT: '80' }), ['"LAB_DC3_PORT" must be an integer 1024..65534, got "80"'])
+})
+
 test('every problem is reported at once, in the order of the declaration', () => {
   assert.deepEqual(problemsOf({ LAB_READY_TIMEOUT_S: '1', LAB_DC1_PORT: 'x', LAB_MM2_HEAP: 'big' }), [
     '"LAB_DC1_PORT" must be an integer 1024..65534, got "x"',
