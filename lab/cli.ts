@@ -12,7 +12,7 @@ const COMMANDS = ['up', 'down', 'status', 'reset', 'drill'] as const
 type Command = typeof COMMANDS[number]
 
 const USAGE = `usage: npm run lab -- <up|down|status|reset|drill>
-  up          fetch the jars if needed, start dc1, dc2 and MirrorMaker 2, create the demo topics, wait for replication
+  up          fetch the jars if needed, start every DC's broker (LAB_DCS) and MirrorMaker 2 over every pair, create the demo topics, wait for replication
   down        stop everything the lab started and remove its run folder
   status      show the lab's processes; exit 1 when it is not fully up
   reset       down, then up (fresh, empty clusters)
