@@ -1,4 +1,5 @@
-import { resolve } from 'node:path'
+import { existsSync, realpathSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
 import { LabError } from './errors.ts'
 
 /** The lab's datacenters, in order; `LAB_DCS` says how many of them run. */
@@ -127,8 +128,8 @@ export function labSettings (env: NodeJS.ProcessEnv = process.env, root = proces
   if (dcCount === 3) dcs.push(dc('dc3', dc3Port))
   return {
     root,
-    dir: resolve(root, dir),
-    cache: resolve(root, cache),
+    dir: canonical(resolve(root, dir)),
+    cache: canonical(resolve(root, cache)),
     dcs,
     partitions,
     topics,
@@ -136,4 +137,14 @@ export function labSettings (env: NodeJS.ProcessEnv = process.env, root = proces
     mm2Heap,
     readyTimeoutMs: readyTimeoutS * 1000
   }
+}
+
+/**
+ * The path with its existing part's symbolic links resolved: the run folder is the lab's tag on every JVM
+ * command line, so a worktree whose `.cache` links to another checkout's must name it as that checkout does.
+ */
+function canonical (path: string): string {
+  let existing = path
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing)
+  return join(realpathSync(existing), relative(existing, path))
 }
