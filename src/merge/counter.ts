@@ -5,6 +5,7 @@ import { isMap, kindOf, refuseRaw } from './document.ts'
 import type { MergePolicy, Write } from './policy.ts'
 import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
 import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
+import { writerFieldOf, writerFieldOption, writerProblem, writerSlot } from './writer-slot.ts'
 
 /**
  * A state-based PN-counter (`policy: { type: counter, field: qty }`). Each DC publishes its own running
@@ -46,28 +47,18 @@ export const counter: MergePolicy = {
   name: 'counter',
   options: Type.Object({
     field: Type.String({ description: 'the map field holding each DC\'s running total (a safe integer)' }),
-    writerField: Type.String({ default: '', description: 'the map field naming the writer of each total, for several writers per DC (the writer SDK\'s increment): one total per writer of each DC is kept; empty: one total per DC' })
+    writerField: writerFieldOption('total')
   }),
   bind: (options, context) => {
     const field = options.field as string
-    const writerField = options.writerField === '' || options.writerField === undefined ? undefined : options.writerField as string
+    const writerField = writerFieldOf(options)
     refuseRaw('counter', context)
     if (writerField === field) throw new ConfigError([`"${context.path}.writerField" must differ from "field" ("${field}"): one field holds the total, the other the writer`])
     return siblingMerger({
       policy: 'counter',
       decodesValues: true,
-      check: (_write, decoded) => countProblem(decoded, field) ?? (writerField === undefined ? undefined : writerProblem(decoded, writerField)),
-      ...(writerField === undefined
-        ? {}
-        : {
-            // A delete, or a stored version that no longer passes the check, takes the DC's own slot: no writer
-            // id is empty, so it never replaces a writer's total (the tombstone hides those older than it).
-            slot: (w: Write, decoded: (w: Write) => unknown): string => {
-              const doc = w.value === null ? undefined : safeDecoded(decoded, w)
-              const writer = isMap(doc) ? doc[writerField] : undefined
-              return typeof writer === 'string' ? `${w.stamp.dc}\u0000${writer}` : w.stamp.dc
-            }
-          }),
+      check: (_write, decoded) => countProblem(decoded, field) ?? (writerField === undefined ? undefined : writerProblem('counter', decoded, writerField)),
+      ...(writerField === undefined ? {} : { slot: writerSlot(writerField) }),
       resolve: (live, decoded) => {
         // Every live version passed the check when absorbed, unless another policy of the same state layout
         // kept it before a switch to counter: such a version is not counted.
@@ -85,22 +76,6 @@ export const counter: MergePolicy = {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-
-/** The decoded value, or undefined where a stored value no longer decodes. */
-function safeDecoded (decoded: (w: Write) => unknown, w: Write): unknown {
-  try {
-    return decoded(w)
-  } catch {
-    return undefined
-  }
-}
-
-/** Why a decoded map's writer field cannot name a writer, or undefined when it is a non-empty string. */
-function writerProblem (decoded: unknown, writerField: string): string | undefined {
-  const writer = (decoded as Record<string, unknown>)[writerField]
-  if (typeof writer === 'string' && writer !== '' && writer.length <= 256) return undefined
-  return `counter writer field "${writerField}" must be a string of 1 to 256 characters naming the writer of the total, got ${kindOf(writer)}`
-}
 
 /** Why a decoded value cannot be counted, or undefined when its `field` is a safe integer in a map. */
 function countProblem (decoded: unknown, field: string): string | undefined {

@@ -6,6 +6,7 @@ import { isMap, typeOf } from './document.ts'
 import type { MergePolicy, Write } from './policy.ts'
 import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
 import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
+import { writerFieldOf, writerFieldOption, writerProblem, writerSlot } from './writer-slot.ts'
 
 /**
  * Set union (`policy: { type: union, field: tags }`). State: the latest version per DC and the tombstone
@@ -30,6 +31,8 @@ import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
  * tombstone hides every version older than it whatever its DC, so the sets made before it are gone, an
  * older set arriving late changes nothing, and a newer set revives the entity with its own elements only
  * (under `deleteRule: delete-wins`, a set made within the conflict window after the delete is hidden too).
+ * Several writers per DC: with `writerField`, each writer of a DC publishes its own set and the state keeps
+ * the latest of each (writer-slot.ts); the union runs over them all.
  * Conflicts: none; the policy combines, nothing is lost. A value that is no map, or whose `field` is no
  * list, is rejected (dead-lettered with the reason). A version absorbed under another policy on the same
  * state (lww) that is no such map adds no elements.
@@ -45,7 +48,8 @@ import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
 export const union: MergePolicy = {
   name: 'union',
   options: Type.Object({
-    field: Type.String({ expected: 'the name of the list field holding the set', description: 'the list field whose elements are merged as a set' })
+    field: Type.String({ expected: 'the name of the list field holding the set', description: 'the list field whose elements are merged as a set' }),
+    writerField: writerFieldOption('set')
   }),
   bind (options, context) {
     const field = options.field
@@ -53,6 +57,8 @@ export const union: MergePolicy = {
     if (typeof field !== 'string' || field === '') {
       problems.push(`"${context.path}.field" must be the name of the list field holding the set, got ${show(field)}`)
     }
+    const writerField = writerFieldOf(options)
+    if (writerField !== undefined && writerField === field) problems.push(`"${context.path}.writerField" must differ from "field" ("${String(field)}"): one field holds the set, the other the writer`)
     if (context.codec.name === 'raw') {
       problems.push(`"${context.path}" must be used with codec msgpack or json (union reads and builds maps), got union with codec raw`)
     }
@@ -70,8 +76,10 @@ export const union: MergePolicy = {
       check (_write, decoded) {
         if (!isMap(decoded)) return `union needs a map with a list in "${key}", got ${typeOf(decoded)}`
         const list = decoded[key]
-        return Array.isArray(list) ? undefined : `union needs "${key}" to be a list, got ${typeOf(list)}`
+        if (!Array.isArray(list)) return `union needs "${key}" to be a list, got ${typeOf(list)}`
+        return writerField === undefined ? undefined : writerProblem('union', decoded, writerField)
       },
+      ...(writerField === undefined ? {} : { slot: writerSlot(writerField) }),
       resolve (live, decoded) {
         const elements = new Map<string, { readonly bytes: Buffer, readonly element: unknown }>()
         for (const w of live) {

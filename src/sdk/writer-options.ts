@@ -12,6 +12,11 @@ export interface WriterTopic {
    * `increment` needs it; `put` of such a topic is refused (a hand-made total would break the count).
    */
   readonly counter?: { readonly field: string, readonly writerField: string }
+  /**
+   * For a topic whose policy is `union` with `writerField` set: the two fields. `add` and `remove` need it;
+   * `put` and `delete` of such a topic are refused.
+   */
+  readonly set?: { readonly field: string, readonly writerField: string }
 }
 
 export interface WriterOptions {
@@ -103,16 +108,18 @@ function topicProblems (name: string, t: unknown): string[] {
   if (!/^[A-Za-z0-9_-]{1,249}$/.test(name)) problems.push(`${at}: a writer writes its DC's own topics, named with letters, digits, _ and - (no dots: a dotted name is a remote copy), got "${name}"`)
   if (t === null || typeof t !== 'object' || Array.isArray(t)) return [...problems, `${at} must be an object such as { codec: 'msgpack' }, got ${show(t)}`]
   const topic = t as Record<string, unknown>
-  for (const key of Object.keys(topic)) if (key !== 'codec' && key !== 'counter') problems.push(`${at}.${key} is not a topic option (options: codec, counter)`)
+  for (const key of Object.keys(topic)) if (!['codec', 'counter', 'set'].includes(key)) problems.push(`${at}.${key} is not a topic option (options: codec, counter, set)`)
   if (topic.codec !== undefined && !CODECS.includes(topic.codec as string)) problems.push(`${at}.codec must be one of ${CODECS.join(', ')}, got ${show(topic.codec)}`)
-  const c = topic.counter
-  if (c !== undefined) {
-    const counter = c as Record<string, unknown> | null
-    const field = (key: string): boolean => typeof counter?.[key] === 'string' && counter[key] !== ''
-    if (counter === null || typeof counter !== 'object' || !field('field') || !field('writerField') || counter.field === counter.writerField) {
-      problems.push(`${at}.counter must be { field, writerField }, two different non-empty field names as in the topic's counter policy, got ${show(c)}`)
+  for (const [kind, policy] of [['counter', 'counter'], ['set', 'union']] as const) {
+    const c = topic[kind]
+    if (c === undefined) continue
+    const fields = c as Record<string, unknown> | null
+    const named = (key: string): boolean => typeof fields?.[key] === 'string' && fields[key] !== ''
+    if (fields === null || typeof fields !== 'object' || !named('field') || !named('writerField') || fields.field === fields.writerField) {
+      problems.push(`${at}.${kind} must be { field, writerField }, two different non-empty field names as in the topic's ${policy} policy, got ${show(c)}`)
     }
-    if (topic.codec === 'raw') problems.push(`${at}.counter needs codec msgpack or json: a counter reads a field of a map value`)
+    if (topic.codec === 'raw') problems.push(`${at}.${kind} needs codec msgpack or json: a ${policy} reads a field of a map value`)
   }
+  if (topic.counter !== undefined && topic.set !== undefined) problems.push(`${at} has both counter and set: a topic has one policy`)
   return problems
 }

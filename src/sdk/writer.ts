@@ -10,8 +10,9 @@ import { entityPartition } from '../wire/partitioner.ts'
 import { formatTs, originHeaders, suffixedKey } from '../wire/contract.ts'
 import { readClockMark, writeClockMark } from './clock-file.ts'
 import { uuidv7 } from './event-id.ts'
+import { OwnState, type OwnOp, type OwnTopic } from './own-state.ts'
 import { SendQueue } from './send-queue.ts'
-import { writerSettings, type WriterOptions, type WriterSettings, type WriterTopic } from './writer-options.ts'
+import { writerSettings, type WriterOptions, type WriterSettings } from './writer-options.ts'
 
 /** What the broker acknowledged for one write. */
 export interface WriteReceipt {
@@ -44,6 +45,10 @@ export interface Writer {
    * running total for it, which the counter policy adds to every other writer's and DC's.
    */
   increment (topic: string, entityId: string, by: number): Promise<WriteReceipt>
+  /** Adds elements to a set topic's entity: publishes this writer's new set, which the union policy unites with every other writer's and DC's. */
+  add (topic: string, entityId: string, ...elements: unknown[]): Promise<WriteReceipt>
+  /** Takes elements out of this writer's set (they stay in the merged set while another writer's set holds them). */
+  remove (topic: string, entityId: string, ...elements: unknown[]): Promise<WriteReceipt>
   /** Sends what is queued, waits for its acknowledgements, then disconnects; later calls are refused. */
   close (): Promise<void>
 }
@@ -84,13 +89,14 @@ interface Bound {
   readonly name: string
   readonly codec: Codec
   readonly partitions: number
-  readonly counter: WriterTopic['counter']
+  /** For a counter or set topic: how this writer publishes its own state. */
+  readonly own: OwnTopic | undefined
 }
 
-/** One call's part of a request: a record stamped when called, or a counter total computed when sent. */
+/** One call's part of a request: a record stamped when called, or this writer's own state, computed when sent. */
 type Item =
   | { readonly kind: 'record', readonly record: OutRecord }
-  | { readonly kind: 'increment', readonly topic: Bound, readonly entityId: string, readonly by: number, receipt?: WriteReceipt }
+  | { readonly kind: 'own', readonly topic: Bound, readonly entityId: string, readonly op: OwnOp, receipt?: WriteReceipt }
 
 export async function openWriter (options: WriterOptions | WriterSettings, ports: WriterPorts): Promise<Writer> {
   const s = writerSettings(options)
@@ -98,19 +104,19 @@ export async function openWriter (options: WriterOptions | WriterSettings, ports
   if (missing.length > 0) {
     throw new WriterError(`topic ${missing.map(t => `"${t}"`).join(', ')} does not exist on ${s.dc}'s brokers (${s.brokers.join(',')}); create ${missing.length === 1 ? 'it' : 'them'} first, with the same partition count in every DC`)
   }
-  const topics = new Map<string, Bound>(Object.entries(s.topics).map(([name, t]) => [name, {
-    name,
-    codec: codecs[t.codec ?? 'msgpack'],
-    partitions: ports.partitionCounts.get(name)!,
-    counter: t.counter
-  }]))
+  const topics = new Map<string, Bound>(Object.entries(s.topics).map(([name, t]) => {
+    const codec = codecs[t.codec ?? 'msgpack']
+    const fields = t.counter ?? t.set
+    const own = fields === undefined ? undefined : { name, codec, fields, kind: t.counter === undefined ? 'set' as const : 'counter' as const }
+    return [name, { name, codec, partitions: ports.partitionCounts.get(name)!, own }]
+  }))
   const clock = startClock(s)
   // Without a high-water mark, wait until the physical clock has passed every time an earlier run of this
   // writer can have given: at most the maximum offset ahead of the physical clock of that time.
   if (s.clockFile === undefined) await sleep(s.maxOffsetMs)
   const writerId = uuidv7(s.physicalClock(), 0)
-  /** This writer's running total per counter entity (`topic\0entity`), including only acknowledged or in-flight increments. */
-  const totals = new Map<string, number>()
+  /** This writer's totals and sets, including only acknowledged or in-flight changes. */
+  const own = new OwnState(writerId)
   let closed = false
 
   const stampRecord = (t: Bound, entityId: string, value: Buffer | null): { record: OutRecord, receipt: WriteReceipt } => {
@@ -156,40 +162,50 @@ export async function openWriter (options: WriterOptions | WriterSettings, ports
     if (kind !== 'put' && kind !== 'delete') throw new WriterError(`each write op must have op 'put' or 'delete', got ${JSON.stringify(kind) ?? 'nothing'}`)
     const t = topicOf(op.topic)
     const entityId = checkEntity(op.entityId, t.name)
-    if (t.counter !== undefined) {
-      throw new WriterError(`"${t.name}" is a counter topic: ${op.op === 'put' ? 'use increment, a total written by hand would be counted on top of the writers\' totals' : 'a delete by one writer cannot reset the totals of the DC\'s other writers; write a negative increment, or count under a new entity id'}`)
+    if (t.own !== undefined) {
+      const [use, what] = t.own.kind === 'counter' ? ['increment', 'total'] : ['add and remove', 'set']
+      throw new WriterError(`"${t.name}" is a ${t.own.kind} topic: ${op.op === 'put' ? `use ${use}, a ${what} written by hand would be combined with the writers' own` : `a delete by one writer cannot reset the ${what}s of the DC's other writers; ${t.own.kind === 'counter' ? 'write a negative increment' : 'remove the elements'}, or use a new entity id`}`)
     }
     return { t, entityId, value: op.op === 'put' ? encode(t, entityId, op.value) : null }
   }
 
   const queue = new SendQueue<Item>(async items => {
-    // Counter totals are computed here, when the request is built: a total then includes only increments
-    // whose earlier requests succeeded, and a later total always has a later stamp.
-    const taken: Array<{ key: string, by: number }> = []
+    // A writer's own totals and sets are computed here, when the request is built: they then include only
+    // the changes whose earlier requests succeeded, and a later state always has a later stamp.
+    const undo: Array<() => void> = []
     try {
       const records = items.map(item => {
         if (item.kind === 'record') return item.record
-        const key = `${item.topic.name}\0${item.entityId}`
-        const total = (totals.get(key) ?? 0) + item.by
-        if (!Number.isSafeInteger(total)) throw new WriterError(`the total of "${item.entityId}" in "${item.topic.name}" would leave the safe integer range`)
-        totals.set(key, total)
-        taken.push({ key, by: item.by })
-        const { field, writerField } = item.topic.counter!
-        const { record, receipt } = stampRecord(item.topic, item.entityId, item.topic.codec.encode({ [field]: total, [writerField]: writerId }))
+        const change = own.apply(item.topic.own!, item.entityId, item.op)
+        undo.push(change.undo)
+        const { record, receipt } = stampRecord(item.topic, item.entityId, item.topic.codec.encode(change.doc))
         item.receipt = receipt
         return record
       })
       if (s.clockFile !== undefined) writeClockMark(s.clockFile, clock.last)
       await ports.producer.send(records)
     } catch (err) {
-      // Not acknowledged: the next total leaves these increments out (even if the broker did write them).
-      for (const { key, by } of taken) totals.set(key, totals.get(key)! - by)
+      // Not acknowledged: later states leave these changes out (even if the broker did write them).
+      for (const u of undo.reverse()) u()
       throw err instanceof ConcordError ? err : new KafkaError(`write not acknowledged by ${s.dc}'s brokers: ${(err as Error).message}`, { cause: err })
     }
   })
 
   const open = (what: string): void => {
     if (closed) throw new WriterError(`the ${s.dc} writer is closed: cannot ${what}`)
+  }
+
+  /** Queues a change of this writer's own total or set; resolves with its receipt once acknowledged. */
+  const changeOwn = async (call: string, kind: OwnTopic['kind'], topic: string, entityId: string, op: OwnOp): Promise<WriteReceipt> => {
+    open(call)
+    const t = topicOf(topic)
+    checkEntity(entityId, t.name)
+    if (t.own?.kind !== kind) {
+      throw new WriterError(`${call} needs "topics.${t.name}.${kind}" ({ field, writerField }, as the topic's ${kind === 'counter' ? 'counter' : 'union'} policy has them): without a writer field, two writers of one DC would overwrite each other's ${kind === 'counter' ? 'totals' : 'sets'}`)
+    }
+    const item: Item = { kind: 'own', topic: t, entityId, op }
+    await queue.push([item])
+    return item.receipt!
   }
 
   const writer: Writer = {
@@ -209,17 +225,15 @@ export async function openWriter (options: WriterOptions | WriterSettings, ports
       await queue.push(prepared.map(p => ({ kind: 'record', record: p.record })))
       return prepared.map(p => p.receipt)
     },
-    async increment (topic, entityId, by) {
-      open('increment')
-      const t = topicOf(topic)
-      checkEntity(entityId, t.name)
-      if (t.counter === undefined) {
-        throw new WriterError(`increment needs "topics.${t.name}.counter" ({ field, writerField }, as the topic's counter policy has them): without a writer field, two writers of one DC would overwrite each other's totals`)
-      }
-      if (!Number.isSafeInteger(by)) throw new WriterError(`increment of "${entityId}" in "${t.name}" must be by a safe integer, got ${String(by)}`)
-      const item: Item = { kind: 'increment', topic: t, entityId, by }
-      await queue.push([item])
-      return item.receipt!
+    increment (topic, entityId, by) {
+      if (!Number.isSafeInteger(by)) return Promise.reject(new WriterError(`increment of "${String(entityId)}" in "${String(topic)}" must be by a safe integer, got ${String(by)}`))
+      return changeOwn('increment', 'counter', topic, entityId, { kind: 'increment', by })
+    },
+    add (topic, entityId, ...elements) {
+      return changeOwn('add', 'set', topic, entityId, { kind: 'add', elements })
+    },
+    remove (topic, entityId, ...elements) {
+      return changeOwn('remove', 'set', topic, entityId, { kind: 'remove', elements })
     },
     async close () {
       if (closed) return

@@ -100,7 +100,11 @@ describe('writers in both DCs, merged by concord', () => {
   const work = mkdtempSync(join(tmpdir(), 'concord-it-writer-'))
   const topic = `it-writer-${run}`
   const stock = `it-writer-stock-${run}`
+  const labels = `it-writer-labels-${run}`
   const counter = { field: 'qty', writerField: 'writer' }
+  const set = { field: 'tags', writerField: 'writer' }
+  /** Per entity, per writer, the set its acknowledged adds and removes leave (each writer's calls in order). */
+  const sets = new Map<string, Map<string, Set<string>>>()
   let procs: ConcordProcess[] = []
   const writers: Writer[] = []
   const receipted: Receipted[] = []
@@ -112,14 +116,15 @@ describe('writers in both DCs, merged by concord', () => {
   before(async () => {
     await createTopicPair(settings, topic)
     await createTopicPair(settings, stock)
-    const open = (dc: typeof dc1): Promise<Writer> => createWriter({
+    await createTopicPair(settings, labels)
+    const open = (dc: typeof dc1, name: string): Promise<Writer> => createWriter({
       dc: dc.id,
       brokers: [dc.bootstrap],
-      topics: { [topic]: { codec: 'msgpack' }, [stock]: { codec: 'msgpack', counter } },
-      clockFile: join(work, `${dc.id}.clock`)
+      topics: { [topic]: { codec: 'msgpack' }, [stock]: { codec: 'msgpack', counter }, [labels]: { codec: 'msgpack', set } },
+      clockFile: join(work, `${name}.clock`)
     })
-    writers.push(await open(dc1), await open(dc2))
-    const [a, c] = writers as [Writer, Writer]
+    writers.push(await open(dc1, 'a'), await open(dc2, 'c'), await open(dc1, 'a2'))
+    const [a, c, a2] = writers as [Writer, Writer, Writer]
     // dc1's second counter writer is a process of its own, incrementing the same entities at the same time.
     const second = execFileAsync(process.execPath, [COUNTER_WRITER, dc1.bootstrap, dc1.id, stock, '60', join(work, 'dc1-second.clock')], { timeout: 120_000 })
     // Conflicting versions of 40 entities from both DCs, some deleted, written concurrently in small batches.
@@ -141,14 +146,32 @@ describe('writers in both DCs, merged by concord', () => {
         calls.push(w.increment(stock, entity, by * (i % 4 + 1)).then(() => { acknowledged.set(entity, (acknowledged.get(entity) ?? 0) + by * (i % 4 + 1)) }))
       }
     }
+    // Tags of the same entities added and removed by two writers of dc1 and one of dc2, all at once.
+    for (const [w, name] of [[a, 'a'], [a2, 'a2'], [c, 'c']] as const) {
+      for (let i = 0; i < 30; i++) {
+        const entity = `doc-${i % 5}`
+        const tag = `${name}-${String(i % 7).padStart(2, '0')}`
+        const remove = i % 4 === 3
+        let mine = sets.get(entity)?.get(name)
+        if (mine === undefined) sets.set(entity, (sets.get(entity) ?? new Map()).set(name, mine = new Set()))
+        const held = mine
+        calls.push((remove ? w.remove(labels, entity, tag) : w.add(labels, entity, tag)).then(() => { if (remove) held.delete(tag); else held.add(tag) }))
+      }
+    }
     await Promise.all(calls)
     for (const [entity, n] of Object.entries(JSON.parse((await second).stdout) as Record<string, number>)) acknowledged.set(entity, (acknowledged.get(entity) ?? 0) + n)
-    const topics = [{ name: topic, policy: 'lww' }, { name: stock, policy: { type: 'counter', ...counter } }]
+    const topics = [{ name: topic, policy: 'lww' }, { name: stock, policy: { type: 'counter', ...counter } }, { name: labels, policy: { type: 'union', ...set } }]
     procs = await Promise.all([startDc(settings, 0, topics, work), startDc(settings, 1, topics, work)])
-    const outputs = [`${topic}.merged`, `${stock}.merged`]
+    const outputs = [`${topic}.merged`, `${stock}.merged`, `${labels}.merged`]
     const done = (rs: readonly ReadRecord[]): boolean => {
       const last = lastByKey(rs)
-      return [...oracle()].every(([k]) => last.has(k)) && [...acknowledged].every(([e, n]) => {
+      const tagsDone = [...sets].every(([e, byWriter]) => {
+        const r = last.get(e)
+        const want = new Set([...byWriter.values()].flatMap(x => [...x]))
+        const got = r?.value == null ? [] : (decodeMsgpack(r.value) as { tags: string[] }).tags
+        return got.length === want.size && got.every(t => want.has(t))
+      })
+      return tagsDone && [...oracle()].every(([k]) => last.has(k)) && [...acknowledged].every(([e, n]) => {
         const r = last.get(`${e}`)
         return r !== undefined && r.value !== null && (decodeMsgpack(r.value) as { qty: number }).qty === n
       })
@@ -198,6 +221,14 @@ describe('writers in both DCs, merged by concord', () => {
     const expected = Object.fromEntries([...acknowledged].sort())
     for (const [i, m] of merged.entries()) {
       const got = Object.fromEntries([...acknowledged.keys()].sort().map(e => [e, (decodeMsgpack(m.get(e)?.value ?? Buffer.from([0xc0])) as { qty?: number } | null)?.qty]))
+      assert.deepEqual(got, expected, settings.dcs[i]!.id)
+    }
+  })
+
+  it('unites the sets of two concurrent writers in one DC and one in the other, in both DCs', () => {
+    const expected = Object.fromEntries([...sets].sort().map(([e, byWriter]) => [e, [...new Set([...byWriter.values()].flatMap(x => [...x]))].sort()]))
+    for (const [i, m] of merged.entries()) {
+      const got = Object.fromEntries([...sets.keys()].sort().map(e => [e, [...((decodeMsgpack(m.get(e)?.value ?? Buffer.from([0xc0])) as { tags?: string[] } | null)?.tags ?? [])].sort()]))
       assert.deepEqual(got, expected, settings.dcs[i]!.id)
     }
   })

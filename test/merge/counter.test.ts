@@ -318,7 +318,7 @@ describe('counter with a writer field (several writers per DC)', () => {
       const r = bindW().absorb(undefined, docWrite(stamp('eu', T), doc))
       return r.outcome === 'rejected' ? r.reason : undefined
     }
-    assert.equal(reason({ qty: 1 }), 'counter writer field "writer" must be a string of 1 to 256 characters naming the writer of the total, got nothing')
+    assert.equal(reason({ qty: 1 }), 'counter writer field "writer" must be a string of 1 to 256 characters naming the writer, got nothing')
     assert.match(reason({ qty: 1, writer: '' })!, /writer field "writer".*got ""/)
     assert.match(reason({ qty: 1, writer: 4 })!, /got 4/)
     assert.equal(reason({ qty: 1, writer: 'w' }), undefined)

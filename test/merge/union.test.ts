@@ -297,6 +297,44 @@ describe('union configuration', () => {
 
   test('the configuration accepts union with its field', () => {
     const config = validateConfig(configWith({ type: 'union', field: 'tags' }), { policies })
-    assert.deepEqual(config.topics[0]?.policy, { type: 'union', field: 'tags' })
+    assert.deepEqual(config.topics[0]?.policy, { type: 'union', field: 'tags', writerField: '' })
   })
 })
+
+describe('union with a writer field (several writers per DC)', () => {
+  const bindW = (dcs: readonly string[] = DCS, deleteRule: DeleteRule = 'lww'): Merger =>
+    union.bind({ field: 'tags', writerField: 'writer' }, contextFor(dcs, deleteRule))
+  const WRITERS = ['a', 'b'] as const
+
+  test('keeps the laws on generated histories whose sets name one of two writers per DC', () => {
+    const arb = unionHistoryArb.chain(h => fc.array(fc.constantFrom(...WRITERS), { minLength: h.cases.length, maxLength: h.cases.length })
+      .map(ws => ({ ...h, writes: h.cases.map((c, i) => withWriter(c.write, ws[i]!)) })))
+    fc.assert(fc.property(arb, h => {
+      assert.deepEqual(lawViolations(bindW(h.dcs), h.writes, h.orders), [])
+    }), { numRuns: 1000 })
+  })
+
+  test('two writers of one DC both count; without the writer field the later set replaces the other', () => {
+    const a1 = set('dc1', T, ['x'], { writer: 'a' })
+    const b1 = set('dc1', T + 1, ['y'], { writer: 'b' })
+    const a2 = set('dc1', T + 2, ['x', 'z'], { writer: 'a' })
+    const other = set('dc2', T + 1, ['w'], { writer: 'a' })
+    for (const order of [[a1, b1, a2, other], [other, a2, b1, a1], [b1, a1, b1, other, a2]]) {
+      assert.deepEqual(tagsOf(bindW(), order), ['w', 'x', 'y', 'z'])
+    }
+    assert.deepEqual(tagsOf(bindUnion(), [a1, b1, a2, other]), ['w', 'x', 'z'])
+  })
+
+  test('rejects a set without a writer id, and refuses a writer field equal to the set field', () => {
+    const r = bindW().absorb(undefined, set('dc1', T, ['x']))
+    assert.deepEqual(r, { outcome: 'rejected', reason: 'union writer field "writer" must be a string of 1 to 256 characters naming the writer, got nothing' })
+    assert.throws(() => union.bind({ field: 'tags', writerField: 'tags' }, contextFor(DCS, 'lww')),
+      (err: unknown) => err instanceof ConfigError && /"topics\[0\].policy.writerField" must differ from "field" \("tags"\)/.test(err.message))
+  })
+})
+
+/** The write with `writer` set in its map (deletes and values that are no map stay as they are). */
+function withWriter (w: Write, writer: string): Write {
+  if (w.value === null || w.decoded === null || typeof w.decoded !== 'object' || Array.isArray(w.decoded) || Buffer.isBuffer(w.decoded)) return w
+  return decodedWrite(w.stamp, { ...(w.decoded as Record<string, unknown>), writer })
+}

@@ -40,12 +40,12 @@ let fileNo = 0
 const base = (over: Partial<WriterOptions> = {}): WriterOptions => ({
   dc: 'dc1',
   brokers: ['127.0.0.1:9092'],
-  topics: { orders: { codec: 'msgpack' }, docs: { codec: 'json' }, blobs: { codec: 'raw' }, stock: { counter: { field: 'qty', writerField: 'writer' } } },
+  topics: { orders: { codec: 'msgpack' }, docs: { codec: 'json' }, blobs: { codec: 'raw' }, stock: { counter: { field: 'qty', writerField: 'writer' } }, tags: { set: { field: 'tags', writerField: 'writer' } } },
   // A fresh clock file keeps the tests from waiting out the maximum offset at start.
   clockFile: join(dir, `clock-${fileNo++}`),
   ...over
 })
-const partitionCounts = new Map([['orders', 6], ['docs', 3], ['blobs', 3], ['stock', 3]])
+const partitionCounts = new Map([['orders', 6], ['docs', 3], ['blobs', 3], ['stock', 3], ['tags', 3]])
 const tick = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 
 describe('the writer', () => {
@@ -147,7 +147,7 @@ describe('the writer', () => {
   it('refuses bad writes with errors that name the problem, and sends nothing of a refused batch', async () => {
     const producer = fakeProducer()
     const writer = await openWriter(base({ maxRecordBytes: 200 }), { producer, partitionCounts })
-    await assert.rejects(writer.put('payments', 'a', 1), /unknown topic "payments": this writer writes "orders", "docs", "blobs", "stock"/)
+    await assert.rejects(writer.put('payments', 'a', 1), /unknown topic "payments": this writer writes "orders", "docs", "blobs", "stock", "tags"/)
     await assert.rejects(writer.put('dc2.orders', 'a', 1), /unknown topic "dc2.orders"/)
     await assert.rejects(writer.put('orders', '', 1), /entity id of a write to "orders" must be a non-empty string, got ""/)
     await assert.rejects(writer.put('orders', 'a', null), /has no value \(null\); use delete/)
@@ -260,5 +260,58 @@ describe('the writer\'s counter', () => {
     await assert.rejects(a.increment('stock', 'x', 1.5), /must be by a safe integer, got 1.5/)
     await a.close()
     await b.close()
+  })
+})
+
+describe('the writer\'s set', () => {
+  const setOf = (r: OutRecord): unknown => decodeMsgpack(r.value as Buffer)
+
+  it('publishes its own set under its writer id: adds once, removes what it holds', async () => {
+    const producer = fakeProducer()
+    const writer = await openWriter(base(), { producer, partitionCounts })
+    await writer.add('tags', 'doc-1', 'red', 'blue')
+    await Promise.all([writer.add('tags', 'doc-1', 'red', 'green'), writer.remove('tags', 'doc-1', 'blue', 'pink'), writer.add('tags', 'doc-2', { k: 1 })])
+    const w = writer.writerId
+    assert.deepEqual(producer.requests.flat().map(setOf), [
+      { tags: ['red', 'blue'], writer: w }, { tags: ['red', 'blue', 'green'], writer: w }, { tags: ['red', 'green'], writer: w }, { tags: [{ k: 1 }], writer: w }
+    ])
+    await writer.close()
+  })
+
+  it('takes back the adds and removes of a refused request', async () => {
+    const producer = fakeProducer(false)
+    const writer = await openWriter(base(), { producer, partitionCounts })
+    const first = writer.add('tags', 'doc', 'a')
+    await tick()
+    producer.ack()
+    await first
+    const refused = [writer.add('tags', 'doc', 'b'), writer.remove('tags', 'doc', 'a')]
+    await tick()
+    producer.ack(new Error('timeout'))
+    for (const r of refused) await assert.rejects(r, KafkaError)
+    const next = writer.add('tags', 'doc', 'c')
+    await tick()
+    producer.ack()
+    await next
+    assert.deepEqual(producer.requests.map(r => r.map(setOf)), [
+      [{ tags: ['a'], writer: writer.writerId }],
+      [{ tags: ['a', 'b'], writer: writer.writerId }, { tags: ['b'], writer: writer.writerId }],
+      [{ tags: ['a', 'c'], writer: writer.writerId }]
+    ])
+    await writer.close()
+  })
+
+  it('refuses add on a topic without a set, and put or delete on a set topic', async () => {
+    const writer = await openWriter(base(), { producer: fakeProducer(), partitionCounts })
+    await assert.rejects(writer.add('orders', 'x', 'a'), /add needs "topics.orders.set" \({ field, writerField }, as the topic's union policy has them\)/)
+    await assert.rejects(writer.increment('tags', 'x', 1), /increment needs "topics.tags.counter"/)
+    await assert.rejects(writer.put('tags', 'x', { tags: [] }), /"tags" is a set topic: use add and remove/)
+    await assert.rejects(writer.delete('tags', 'x'), /cannot reset the sets of the DC's other writers; remove the elements/)
+    await writer.close()
+  })
+
+  it('refuses a topic with both a counter and a set', async () => {
+    await assert.rejects(openWriter(base({ topics: { t: { counter: { field: 'q', writerField: 'w' }, set: { field: 's', writerField: 'w' } } } }), { producer: fakeProducer(), partitionCounts: new Map([['t', 1]]) }),
+      /"topics.t" has both counter and set: a topic has one policy/)
   })
 })
