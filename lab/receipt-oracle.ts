@@ -1,9 +1,10 @@
 import type { WriteReceipt } from '../src/sdk/writer.ts'
+import { expectedState } from './workload.ts'
 
 /**
- * The last-write-wins oracle over the writer SDK's receipts, for the tests that write through the SDK: per
- * entity, the write with the greatest (ts, counter, dc, eventId), numbers numerically and strings by byte
- * order. Written apart from src/model/stamp.ts on purpose, from the receipts' `originTs` text.
+ * The last-write-wins oracle over the writer SDK's receipts, for the tests that write through the SDK: the
+ * workload's oracle (lab/workload.ts `expectedState`, written apart from src/model/stamp.ts), fed with each
+ * receipt's stamp as its `originTs` text gives it.
  */
 export interface Receipted {
   readonly entity: string
@@ -13,22 +14,11 @@ export interface Receipted {
   readonly receipt: WriteReceipt
 }
 
-function newer (a: Receipted, b: Receipted): boolean {
-  const [at = 0, ac = 0] = a.receipt.originTs.split(':').map(Number)
-  const [bt = 0, bc = 0] = b.receipt.originTs.split(':').map(Number)
-  if (at !== bt) return at > bt
-  if (ac !== bc) return ac > bc
-  const bytes = (x: string, y: string): number => Buffer.compare(Buffer.from(x), Buffer.from(y))
-  if (a.dc !== b.dc) return bytes(a.dc, b.dc) > 0
-  return bytes(a.receipt.eventId, b.receipt.eventId) > 0
-}
-
 /** Entity -> its winning write. */
 export function receiptWinners (writes: readonly Receipted[]): Map<string, Receipted> {
-  const best = new Map<string, Receipted>()
-  for (const w of writes) {
-    const cur = best.get(w.entity)
-    if (cur === undefined || newer(w, cur)) best.set(w.entity, w)
-  }
-  return best
+  const stamped = writes.map(w => {
+    const [ts = 0, counter = 0] = w.receipt.originTs.split(':').map(Number)
+    return { entity: w.entity, dc: w.dc, ts, counter, eventId: w.receipt.eventId, write: w }
+  })
+  return new Map([...expectedState(stamped)].map(([entity, s]) => [entity, s.write]))
 }

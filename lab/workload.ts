@@ -90,11 +90,11 @@ export function recordsByDc (writes: readonly Write[], o: WorkloadOptions): Map<
  * The oracle: per entity, the write with the greatest (ts, counter, dc, eventId), strings by byte order.
  * Written independently of src/model/stamp.ts on purpose.
  */
-export function expectedState (writes: readonly Write[]): Map<string, Write> {
+export function expectedState<W extends Pick<Write, 'entity' | 'dc' | 'ts' | 'counter' | 'eventId'>> (writes: readonly W[]): Map<string, W> {
   const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
-  const newer = (a: Write, b: Write): boolean =>
+  const newer = (a: W, b: W): boolean =>
     a.ts !== b.ts ? a.ts > b.ts : a.counter !== b.counter ? a.counter > b.counter : a.dc !== b.dc ? byteOrder(a.dc, b.dc) > 0 : byteOrder(a.eventId, b.eventId) > 0
-  const best = new Map<string, Write>()
+  const best = new Map<string, W>()
   for (const w of writes) {
     const cur = best.get(w.entity)
     if (cur === undefined || newer(w, cur)) best.set(w.entity, w)
