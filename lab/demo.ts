@@ -104,9 +104,5 @@ async function readOutputs (bootstrap: string, ws: readonly PolicyWorkload[]): P
     return ws.every(w => mergedProblems(w, lastByKey(by.get(`${w.topic}.merged`) ?? []), { sources: false }).length === 0 &&
       (by.get(`${w.topic}.conflicts`) ?? []).length >= w.conflicts.length)
   }
-  try {
-    return byTopic(await readUntil(bootstrap, names, done, { timeoutMs: 30_000, settleMs: 2_000 }))
-  } catch {
-    return byTopic(await readUntil(bootstrap, names, () => true, { settleMs: 3_000 }))
-  }
+  return byTopic(await readUntil(bootstrap, names, done, { timeoutMs: 30_000, settleMs: 2_000, orWhatIsThere: true }))
 }

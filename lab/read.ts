@@ -11,13 +11,14 @@ export interface ReadRecord extends InRecord {
 /**
  * Reads `topics` from the beginning with the project's consumer (fresh group) until `done(records)` holds,
  * or throws after `timeoutMs` with what it saw. `settleMs` keeps reading after `done` first holds, to catch
- * records that should NOT arrive (duplicates, loops).
+ * records that should NOT arrive (duplicates, loops). With `orWhatIsThere`, a timeout returns every record
+ * read so far instead of throwing: for tests whose assertions then show what differs.
  */
 export async function readUntil (
   brokers: string,
   topics: readonly string[],
   done: (records: readonly ReadRecord[]) => boolean,
-  { timeoutMs = 30_000, settleMs = 0 } = {}
+  { timeoutMs = 30_000, settleMs = 0, orWhatIsThere = false } = {}
 ): Promise<ReadRecord[]> {
   const records: ReadRecord[] = []
   const consumer = await connectConsumer({ brokers: [brokers], clientId: 'concord-test', groupId: `test-${randomUUID()}` })
@@ -33,6 +34,7 @@ export async function readUntil (
     const deadline = Date.now() + timeoutMs
     while (!done(records)) {
       if (Date.now() > deadline) {
+        if (orWhatIsThere) return records
         throw new Error(`timed out after ${timeoutMs} ms reading ${topics.join(', ')} from ${brokers}; saw ${records.length} records`)
       }
       await sleep(100)

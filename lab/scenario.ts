@@ -99,10 +99,5 @@ export function identical (a: ReadonlyMap<string, MergedRecord>, b: ReadonlyMap<
  * returns the last record per entity.
  */
 export async function readMerged (bootstrap: string, topic: string, oracle: ReadonlyMap<string, Write>, timeoutMs = 30_000): Promise<Map<string, MergedRecord>> {
-  const output = `${topic}.merged`
-  try {
-    return lastByKey(await readUntil(bootstrap, [output], rs => matchesOracle(lastByKey(rs), oracle), { timeoutMs }))
-  } catch {
-    return lastByKey(await readUntil(bootstrap, [output], () => true, { settleMs: 2_000 }))
-  }
+  return lastByKey(await readUntil(bootstrap, [`${topic}.merged`], rs => matchesOracle(lastByKey(rs), oracle), { timeoutMs, orWhatIsThere: true }))
 }
