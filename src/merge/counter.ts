@@ -5,7 +5,7 @@ import { isMap, kindOf, refuseRaw } from './document.ts'
 import type { MergePolicy, Write } from './policy.ts'
 import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
 import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
-import { writerFieldOf, writerFieldOption, writerProblem, writerSlot } from './writer-slot.ts'
+import { writerFieldClash, writerFieldOf, writerFieldOption, writerProblem, writerSlot } from './writer-slot.ts'
 
 /**
  * A state-based PN-counter (`policy: { type: counter, field: qty }`). Each DC publishes its own running
@@ -53,7 +53,8 @@ export const counter: MergePolicy = {
     const field = options.field as string
     const writerField = writerFieldOf(options)
     refuseRaw('counter', context)
-    if (writerField === field) throw new ConfigError([`"${context.path}.writerField" must differ from "field" ("${field}"): one field holds the total, the other the writer`])
+    const clash = writerFieldClash(context.path, field, writerField, 'total')
+    if (clash !== undefined) throw new ConfigError([clash])
     return siblingMerger({
       policy: 'counter',
       decodesValues: true,

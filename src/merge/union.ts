@@ -6,7 +6,7 @@ import { isMap, typeOf } from './document.ts'
 import type { MergePolicy, Write } from './policy.ts'
 import { decodeSiblingState, encodeSiblingState } from './sibling-codec.ts'
 import { greatest, siblingMerger, stampsOf } from './sibling-state.ts'
-import { writerFieldOf, writerFieldOption, writerProblem, writerSlot } from './writer-slot.ts'
+import { writerFieldClash, writerFieldOf, writerFieldOption, writerProblem, writerSlot } from './writer-slot.ts'
 
 /**
  * Set union (`policy: { type: union, field: tags }`). State: the latest version per DC and the tombstone
@@ -58,7 +58,8 @@ export const union: MergePolicy = {
       problems.push(`"${context.path}.field" must be the name of the list field holding the set, got ${show(field)}`)
     }
     const writerField = writerFieldOf(options)
-    if (writerField !== undefined && writerField === field) problems.push(`"${context.path}.writerField" must differ from "field" ("${String(field)}"): one field holds the set, the other the writer`)
+    const clash = writerFieldClash(context.path, field, writerField, 'set')
+    if (clash !== undefined) problems.push(clash)
     if (context.codec.name === 'raw') {
       problems.push(`"${context.path}" must be used with codec msgpack or json (union reads and builds maps), got union with codec raw`)
     }

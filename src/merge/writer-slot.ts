@@ -22,6 +22,12 @@ export const writerFieldOption = (what: string): ReturnType<typeof Type.String> 
 export const writerFieldOf = (options: Readonly<Record<string, unknown>>): string | undefined =>
   typeof options.writerField === 'string' && options.writerField !== '' ? options.writerField : undefined
 
+/** The configuration problem of a writer field that is the policy's own field, or undefined. */
+export function writerFieldClash (path: string, field: unknown, writerField: string | undefined, what: string): string | undefined {
+  if (writerField === undefined || writerField !== field) return undefined
+  return `"${path}.writerField" must differ from "field" ("${writerField}"): one field holds the ${what}, the other the writer`
+}
+
 /** Why a decoded map's writer field names no writer, or undefined when it is a string of 1 to 256 characters. */
 export function writerProblem (policy: string, decoded: unknown, writerField: string): string | undefined {
   const writer = isMap(decoded) ? decoded[writerField] : undefined
